@@ -1,0 +1,54 @@
+# The course's commands. `make book` and `make test` each do the whole set-up first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+APT_PACKAGES := chromium chromium-driver bubblewrap
+INSTALLED := $(VENV)/.installed
+SUBMISSIONS ?= submitted
+PORT ?= 8000
+
+.PHONY: setup system-packages book serve test bench release grade feedback clean
+
+setup: system-packages $(INSTALLED)
+
+# Debian packages: a browser for the website tests, bubblewrap for the grading sandbox.
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+# Python packages, pinned by constraints.txt so the course builds the same next year.
+$(INSTALLED): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; the course needs Python 3.11 (set PYTHON=...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	touch $@
+
+book: setup release
+	$(BIN)/jupyter-book build --warningiserror --keep-going .
+	@echo; echo "The website is in _build/html: open _build/html/index.html, or run 'make serve' and visit http://localhost:$(PORT)/"
+
+serve:
+	@test -f _build/html/index.html || { echo "error: no website yet; run 'make book' first"; exit 1; }
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(PY) bench/scans.py
+
+release: setup
+
+grade: setup
+
+feedback: setup
+
+clean:
+	rm -rf _build release autograded feedback gradebook.db grades.csv

@@ -1,0 +1,32 @@
+"""Pieces shared by the cells."""
+import jax
+import jax.numpy as jnp
+
+from lectlib._checks import as_array, check_inexact, check_shapes
+
+
+def with_bias(x):
+    """``x̄ = [1, x]``: the input with a constant 1 prepended, ``(d_x,) -> (d_x + 1,)``."""
+    return jnp.concatenate([jnp.ones((1,), x.dtype), x])
+
+
+def glorot(key, shape):
+    """Normal weights with variance ``2 / (fan_in + fan_out)``; ``shape`` is ``(fan_out, fan_in)``
+    or ``(fan_in, fan_out)``, the variance is symmetric."""
+    return jax.random.normal(key, shape) * jnp.sqrt(2.0 / sum(shape))
+
+
+def check_step_inputs(h, x, d_h, d_x, cell):
+    """Validates one step's state ``(d_h,)`` and input ``(d_x,)`` against the parameters."""
+    h = as_array(h, f"{cell} state h")
+    x = as_array(x, f"{cell} input x")
+    check_inexact(h, f"{cell} state h")
+    check_inexact(x, f"{cell} input x")
+    check_shapes([(h, (d_h,), f"{cell} state h"), (x, (d_x,), f"{cell} input x")])
+    return h, x
+
+
+def check_sizes(d_x, d_h):
+    for name, size in (("d_x", d_x), ("d_h", d_h)):
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"{name} must be a positive int, received {size!r}")

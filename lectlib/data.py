@@ -1,0 +1,161 @@
+"""Synthetic sequence tasks, generated from a PRNG key (or an int seed), never downloaded.
+
+Every generator takes ``key`` first and the batch size ``n``; the same key gives the
+same data on every machine. Inputs are float32 ``(n, T, d_x)``.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def as_key(key):
+    """Accepts a JAX PRNG key or an int seed; returns a key."""
+    if isinstance(key, (int, np.integer)):
+        return jax.random.key(int(key))
+    return key
+
+
+def _check_positive(**sizes):
+    for name, size in sizes.items():
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{name} must be a positive int, received {size!r}")
+
+
+def clock(key, n, T, tick_prob=0.3, tick_length=0.1):
+    """The clock: ticks in, time out. Each step a tick arrives with probability ``tick_prob``;
+    the target at every step is the time so far, ``tick_length`` × the number of ticks.
+
+    Returns: ``xs`` ``(n, T, 1)`` in {0, 1}; ``ys`` ``(n, T, 1)``.
+    """
+    _check_positive(n=n, T=T)
+    ticks = jax.random.bernoulli(as_key(key), tick_prob, (n, T, 1)).astype(jnp.float32)
+    return ticks, tick_length * jnp.cumsum(ticks, axis=1)
+
+
+def parity(key, n, T, per_step=False):
+    """Parity of a bit string: is the number of ones odd?
+
+    Returns: ``xs`` ``(n, T, 1)`` in {0, 1}; ``labels`` ``(n,)`` int32 in {0, 1}, or with
+    ``per_step=True`` the running parity ``(n, T)``.
+    """
+    _check_positive(n=n, T=T)
+    bits = jax.random.bernoulli(as_key(key), 0.5, (n, T, 1)).astype(jnp.int32)
+    running = jnp.cumsum(bits[..., 0], axis=1) % 2
+    labels = running if per_step else running[:, -1]
+    return bits.astype(jnp.float32), labels
+
+
+def adding(key, n, T):
+    """The adding problem (Hochreiter & Schmidhuber, 1997): channel 0 holds numbers in
+    [0, 1], channel 1 marks two positions, one in each half; the target is the sum of
+    the two marked numbers. ``T >= 2``.
+
+    Returns: ``xs`` ``(n, T, 2)``; ``ys`` ``(n,)``.
+    """
+    _check_positive(n=n, T=T)
+    if T < 2:
+        raise ValueError(f"the adding problem needs T >= 2 to mark two positions, received T={T}")
+    k_values, k_first, k_second = jax.random.split(as_key(key), 3)
+    values = jax.random.uniform(k_values, (n, T))
+    half = T // 2
+    first = jax.random.randint(k_first, (n,), 0, half)
+    second = jax.random.randint(k_second, (n,), half, T)
+    steps = jnp.arange(T)[None, :]
+    markers = ((steps == first[:, None]) | (steps == second[:, None])).astype(jnp.float32)
+    return jnp.stack([values, markers], axis=-1), jnp.sum(values * markers, axis=1)
+
+
+BLANK, GO = 0, 1
+
+
+def copy(key, n, length, delay, num_symbols=8):
+    """The copy (recall) task: read ``length`` symbols, wait ``delay`` blanks, then on the
+    go token write the symbols back.
+
+    Tokens: 0 is blank, 1 is go, ``2 … num_symbols + 1`` are symbols. The sequence has
+    ``T = 2 * length + delay`` steps: symbols, then blanks with go on the last of them,
+    then ``length`` blanks during which the target is the symbols.
+
+    Returns: ``tokens`` ``(n, T)`` int32; ``targets`` ``(n, T)`` int32 (blank except the
+    last ``length`` steps). ``jax.nn.one_hot(tokens, num_symbols + 2)`` gives inputs.
+    """
+    _check_positive(n=n, length=length, delay=delay, num_symbols=num_symbols)
+    symbols = jax.random.randint(as_key(key), (n, length), 2, num_symbols + 2)
+    blanks = jnp.full((n, delay), BLANK, jnp.int32)
+    tokens = jnp.concatenate([symbols, blanks.at[:, -1].set(GO), jnp.full((n, length), BLANK, jnp.int32)], axis=1)
+    targets = jnp.concatenate([jnp.full((n, length + delay), BLANK, jnp.int32), symbols], axis=1)
+    return tokens, targets
+
+
+def noisy_sine(key, n, T, noise=0.1, dt=0.1):
+    """Forecasting a noisy sine of random frequency (0.5–2 rad per unit time) and phase.
+
+    Returns: ``xs`` ``(n, T, 1)`` the series at ``t``; ``ys`` ``(n, T, 1)`` the noiseless
+    value at ``t + 1``, the next step to forecast.
+    """
+    _check_positive(n=n, T=T)
+    k_freq, k_phase, k_noise = jax.random.split(as_key(key), 3)
+    freq = jax.random.uniform(k_freq, (n, 1), minval=0.5, maxval=2.0)
+    phase = jax.random.uniform(k_phase, (n, 1), maxval=2 * jnp.pi)
+    times = dt * jnp.arange(T + 1)[None, :]
+    clean = jnp.sin(freq * times + phase)
+    series = clean[:, :T] + noise * jax.random.normal(k_noise, (n, T))
+    return series[..., None], clean[:, 1:, None]
+
+
+def random_walk(key, n, T, step_size=0.1, drift=0.0):
+    """Forecasting a Gaussian random walk: the best forecast is the last value (+ drift).
+
+    Returns: ``xs`` ``(n, T, 1)`` the walk at ``t``; ``ys`` ``(n, T, 1)`` the walk at ``t + 1``.
+    """
+    _check_positive(n=n, T=T)
+    steps = drift + step_size * jax.random.normal(as_key(key), (n, T + 1))
+    walk = jnp.cumsum(steps, axis=1)
+    return walk[:, :T, None], walk[:, 1:, None]
+
+
+def sum_comparison(key, n, T):
+    """Sum comparison: two channels of numbers in [-1, 1]; the label says whether the
+    first channel's total is larger than the second's.
+
+    Returns: ``xs`` ``(n, T, 2)``; ``labels`` ``(n,)`` int32 in {0, 1}.
+    """
+    _check_positive(n=n, T=T)
+    xs = jax.random.uniform(as_key(key), (n, T, 2), minval=-1.0, maxval=1.0)
+    totals = jnp.sum(xs, axis=1)
+    return xs, (totals[:, 0] > totals[:, 1]).astype(jnp.int32)
+
+
+def random_lengths(key, n, min_length, max_length):
+    """``(n,)`` int32 lengths drawn uniformly from ``[min_length, max_length]``."""
+    _check_positive(n=n, min_length=min_length, max_length=max_length)
+    if min_length > max_length:
+        raise ValueError(f"min_length {min_length} is larger than max_length {max_length}")
+    return jax.random.randint(as_key(key), (n,), min_length, max_length + 1)
+
+
+def pad(sequences, length=None, value=0.0):
+    """Stacks sequences of different lengths into a padded batch.
+
+    Arguments: ``sequences``: a list of ``(T_i, ...)`` arrays with the same trailing shape;
+    ``length``: the padded length (default: the longest).
+
+    Returns: ``batch`` ``(n, T, ...)`` and ``mask`` ``(n, T)`` float32, 1 on real steps.
+    """
+    if not sequences:
+        raise ValueError("pad needs at least one sequence")
+    arrays = [np.asarray(s) for s in sequences]
+    trailing = {a.shape[1:] for a in arrays}
+    if len(trailing) != 1 or any(a.ndim == 0 for a in arrays):
+        raise ValueError(f"every sequence needs a time axis and the same trailing shape, received "
+                         f"{[a.shape for a in arrays]}")
+    longest = max(a.shape[0] for a in arrays)
+    length = longest if length is None else length
+    if length < longest:
+        raise ValueError(f"length={length} is shorter than the longest sequence ({longest} steps)")
+    batch = np.full((len(arrays), length) + arrays[0].shape[1:], value, dtype=np.result_type(*arrays))
+    mask = np.zeros((len(arrays), length), np.float32)
+    for i, a in enumerate(arrays):
+        batch[i, : a.shape[0]] = a
+        mask[i, : a.shape[0]] = 1.0
+    return jnp.asarray(batch), jnp.asarray(mask)
