@@ -58,7 +58,7 @@ def elman_forward(params, xs, h0):
         return h, h
 
     _, hs = jax.lax.scan(step, h0, xs)
-    return hs, hs @ params["V"].T + params["c"]
+    return hs, hs @ params["V"].T + params["c"][None, :]
 
 
 def _loss_and_output_grads(os, ys, loss):

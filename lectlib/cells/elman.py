@@ -32,4 +32,5 @@ def step(params, h, x):
 
 def output(params, h):
     """The read-out ``o = V h + c``. ``h``: ``(d_h,)`` (or ``(T, d_h)``). Returns ``(d_y,)`` (or ``(T, d_y)``)."""
-    return h @ params["V"].T + params["c"]
+    c = params["c"].reshape((1,) * (jnp.ndim(h) - 1) + params["c"].shape)
+    return h @ params["V"].T + c

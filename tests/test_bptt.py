@@ -1,0 +1,129 @@
+"""Hand-written BPTT against jax.grad; clipping; truncated BPTT."""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lectlib import bptt
+
+
+def autodiff_loss(params, xs, ys, h0, loss):
+    """An independent forward pass written with a Python loop, for jax.grad."""
+    h, total = h0, 0.0
+    for t in range(xs.shape[0]):
+        h = jnp.tanh(params["U"] @ xs[t] + params["W"] @ h + params["b"])
+        o = params["V"] @ h + params["c"]
+        if loss == "mse":
+            total = total + 0.5 * jnp.sum((o - ys[t]) ** 2)
+        else:
+            total = total - jax.nn.log_softmax(o)[ys[t]]
+    return total
+
+
+def random_problem(seed, steps, d_x, d_h, d_y, loss):
+    keys = jax.random.split(jax.random.key(seed), 8)
+    params = {
+        "U": jax.random.normal(keys[0], (d_h, d_x)),
+        "W": 0.8 * jax.random.normal(keys[1], (d_h, d_h)) / jnp.sqrt(d_h),
+        "b": 0.1 * jax.random.normal(keys[2], (d_h,)),
+        "V": jax.random.normal(keys[3], (d_y, d_h)),
+        "c": 0.1 * jax.random.normal(keys[4], (d_y,)),
+    }
+    xs = jax.random.normal(keys[5], (steps, d_x))
+    h0 = 0.5 * jax.random.normal(keys[6], (d_h,))
+    if loss == "mse":
+        ys = jax.random.normal(keys[7], (steps, d_y))
+    else:
+        ys = jax.random.randint(keys[7], (steps,), 0, d_y)
+    return params, xs, ys, h0
+
+
+@pytest.mark.parametrize("loss", ["mse", "xent"])
+@pytest.mark.parametrize("steps,d_x,d_h,d_y", [(1, 1, 1, 2), (5, 3, 4, 2), (12, 2, 6, 3)])
+def test_elman_grads_equal_jax_grad_in_float64(loss, steps, d_x, d_h, d_y):
+    with jax.enable_x64(True):
+        params, xs, ys, h0 = random_problem(steps * 10 + d_h, steps, d_x, d_h, d_y, loss)
+        value, grads = bptt.elman_grads(params, xs, ys, h0, loss=loss)
+        expected_value = autodiff_loss(params, xs, ys, h0, loss)
+        expected = jax.grad(autodiff_loss)(params, xs, ys, h0, loss)
+        assert grads["U"].dtype == jnp.float64
+        np.testing.assert_allclose(value, expected_value, rtol=1e-10)
+        for name in params:
+            np.testing.assert_allclose(grads[name], expected[name], atol=1e-5, rtol=1e-5, err_msg=name)
+
+
+def test_elman_loss_matches_the_independent_forward_pass():
+    params, xs, ys, h0 = random_problem(0, 6, 2, 3, 2, "mse")
+    value, h_last = bptt.elman_loss(params, xs, ys, h0)
+    np.testing.assert_allclose(value, autodiff_loss(params, xs, ys, h0, "mse"), rtol=1e-5)
+    assert h_last.shape == (3,)
+
+
+def test_elman_grads_reject_bad_inputs():
+    params, xs, ys, h0 = random_problem(0, 4, 2, 3, 2, "mse")
+    with pytest.raises(ValueError, match=r"ys must have shape \(4, d_y=2\), received shape \(4, 3\)"):
+        bptt.elman_grads(params, xs, jnp.zeros((4, 3)), h0)
+    with pytest.raises(ValueError, match="integers"):
+        bptt.elman_grads(params, xs, ys, h0, loss="xent")
+    with pytest.raises(ValueError, match="keys"):
+        bptt.elman_grads({"U": params["U"]}, xs, ys, h0)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        bptt.elman_grads(params, xs, ys, h0, loss="hinge")
+
+
+def test_clipping_preserves_direction_and_sets_the_norm():
+    grads = {"a": jnp.array([3.0, 0.0]), "b": jnp.array([[4.0]])}  # global norm 5
+    clipped = bptt.clip_by_global_norm(grads, 1.0)
+    np.testing.assert_allclose(bptt.global_norm(clipped), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(clipped["a"], [0.6, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(clipped["b"], [[0.8]], rtol=1e-6)
+
+
+def test_clipping_leaves_small_and_zero_gradients_alone():
+    grads = {"a": jnp.array([0.3, 0.4])}
+    np.testing.assert_allclose(bptt.clip_by_global_norm(grads, 1.0)["a"], [0.3, 0.4])
+    zeros = bptt.clip_by_global_norm({"a": jnp.zeros(2)}, 1.0)["a"]
+    assert np.all(np.isfinite(zeros)) and np.all(zeros == 0)
+    with pytest.raises(ValueError, match="positive"):
+        bptt.clip_by_global_norm(grads, 0.0)
+
+
+elman_mse = functools.partial(bptt.elman_loss, loss="mse")
+
+
+def test_truncated_bptt_with_chunk_covering_sequence_is_full_bptt():
+    params, xs, ys, h0 = random_problem(1, 9, 2, 3, 2, "mse")
+    full_value, full_grads = bptt.elman_grads(params, xs, ys, h0)
+    for k in (9, 20):
+        value, grads = bptt.truncated_bptt(elman_mse, params, xs, ys, h0, k)
+        np.testing.assert_allclose(value, full_value, rtol=1e-5)
+        for name in params:
+            np.testing.assert_allclose(grads[name], full_grads[name], rtol=1e-4, atol=1e-5)
+
+
+def test_truncated_bptt_with_short_chunks_cuts_the_gradient():
+    params, xs, ys, h0 = random_problem(2, 9, 2, 3, 2, "mse")
+    full_value, full_grads = bptt.elman_grads(params, xs, ys, h0)
+    value, grads = bptt.truncated_bptt(elman_mse, params, xs, ys, h0, 4)
+    # The forward pass is the same, so the loss agrees; the gradient does not.
+    np.testing.assert_allclose(value, full_value, rtol=1e-5)
+    assert float(jnp.max(jnp.abs(grads["W"] - full_grads["W"]))) > 1e-3
+
+
+def test_truncated_bptt_equals_sum_of_detached_chunk_gradients():
+    params, xs, ys, h0 = random_problem(3, 7, 2, 3, 2, "mse")
+    _, grads = bptt.truncated_bptt(elman_mse, params, xs, ys, h0, 3)
+    _, first = bptt.elman_grads(params, xs[:3], ys[:3], h0)
+    hs, _ = bptt.elman_forward(params, xs, h0)
+    _, second = bptt.elman_grads(params, xs[3:6], ys[3:6], hs[2])
+    _, third = bptt.elman_grads(params, xs[6:], ys[6:], hs[5])
+    for name in params:
+        np.testing.assert_allclose(grads[name], first[name] + second[name] + third[name], rtol=1e-4, atol=1e-5)
+
+
+def test_truncated_bptt_rejects_bad_chunk_length():
+    params, xs, ys, h0 = random_problem(0, 4, 2, 3, 2, "mse")
+    with pytest.raises(ValueError, match="chunk length"):
+        bptt.truncated_bptt(elman_mse, params, xs, ys, h0, 0)
