@@ -1,4 +1,37 @@
-"""Shared test settings: strict JAX (rank promotion raises), as the course's style asks."""
+"""Shared test settings and fixtures.
+
+Strict JAX everywhere (rank promotion raises), as the course's style asks. The book is
+built once per test session, the way ``make book`` builds it, and shared by the book
+and browser tests.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
+import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def build_book(source, timeout=900):
+    """Vendors the site's assets and builds the book at ``source`` with warnings as errors.
+
+    Returns the finished ``subprocess.CompletedProcess`` (output merged into stdout).
+    """
+    subprocess.run([sys.executable, str(ROOT / "book_support" / "vendor.py")], check=True, cwd=ROOT)
+    return subprocess.run(
+        [str(BIN / "jupyter-book"), "build", "--warningiserror", "--keep-going", str(source)],
+        cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site():
+    """The course website, built from this checkout into ``_build/html``."""
+    result = build_book(ROOT)
+    assert result.returncode == 0, f"the book build failed:\n{result.stdout[-6000:]}"
+    return ROOT / "_build" / "html"
