@@ -25,6 +25,8 @@ def offer_notebook(app, pagename, templatename, context, doctree):
 def drop_thebe(app, config):
     for listeners in app.events.listeners.values():
         listeners[:] = [entry for entry in listeners if not entry.handler.__module__.startswith("sphinx_thebe")]
+    # Its stylesheet is registered at import time, not through an event.
+    app.registry.css_files[:] = [entry for entry in app.registry.css_files if "thebe" not in entry[0]]
 
 
 def setup(app):

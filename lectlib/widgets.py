@@ -57,7 +57,8 @@ def interactive_figure(render, dpi=80, **grids):
 
     Returns:
         An ``ipywidgets.VBox``: the sliders above the figure. Display it as a cell's
-        last expression.
+        last expression. Its ``slider_links`` are the browser-side links from each
+        slider's ``index`` to the ``selected_index`` of the stacks it switches.
     """
     _check_grids(grids)
     names = list(grids)
@@ -78,16 +79,16 @@ def interactive_figure(render, dpi=80, **grids):
     }
     if len(names) == 1:
         stack = ipywidgets.Stack([images[(v,)] for v in values[0]], selected_index=0)
-        ipywidgets.jslink((sliders[0], "index"), (stack, "selected_index"))
+        links = [ipywidgets.jslink((sliders[0], "index"), (stack, "selected_index"))]
     else:
         inner_stacks = [
             ipywidgets.Stack([images[(outer, inner)] for inner in values[1]], selected_index=0)
             for outer in values[0]
         ]
         stack = ipywidgets.Stack(inner_stacks, selected_index=0)
-        ipywidgets.jslink((sliders[0], "index"), (stack, "selected_index"))
-        for inner in inner_stacks:
-            ipywidgets.jslink((sliders[1], "index"), (inner, "selected_index"))
+        links = [ipywidgets.jslink((sliders[0], "index"), (stack, "selected_index"))]
+        links += [ipywidgets.jslink((sliders[1], "index"), (inner, "selected_index")) for inner in inner_stacks]
     box = ipywidgets.VBox(sliders + [stack])
     box.add_class("lectlib-interactive-figure")
+    box.slider_links = links
     return box
