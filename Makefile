@@ -13,9 +13,11 @@ PORT ?= 8000
 
 setup: system-packages $(INSTALLED)
 
-# Debian packages: a browser for the website tests, bubblewrap for the grading sandbox.
+# Debian packages: a browser for the website tests, bubblewrap for the grading sandbox,
+# npm for the website's scripts (MathJax, the widget manager), unless npm is already there.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -31,6 +33,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 	touch $@
 
 book: setup release
+	$(PY) book_support/vendor.py
 	$(BIN)/jupyter-book build --warningiserror --keep-going .
 	@echo; echo "The website is in _build/html: open _build/html/index.html, or run 'make serve' and visit http://localhost:$(PORT)/"
 
@@ -43,6 +46,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/scans.py
+	$(PY) bench/book.py
 
 release: setup
 

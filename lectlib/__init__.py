@@ -4,10 +4,10 @@ Every chapter, homework check and test imports these functions, so a fix lands
 everywhere at once. Shapes: ``T`` steps, ``d_x`` input, ``d_h`` state, ``d_y`` output;
 functions take one unbatched sequence and ``jax.vmap`` makes batches.
 """
-from lectlib import bptt, cells, data, losses
+from lectlib import bptt, cells, data, losses, memory, scan_tree, sequences, train
 from lectlib.scans import compose_affine, linear_recurrence, run, scan
 
-__all__ = ["scan", "linear_recurrence", "compose_affine", "run", "cells", "losses", "bptt", "data", "widgets"]
+__all__ = ["scan", "linear_recurrence", "compose_affine", "run", "cells", "losses", "bptt", "data", "memory", "sequences", "scan_tree", "train", "widgets"]
 
 
 def __getattr__(name):

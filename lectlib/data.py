@@ -159,3 +159,24 @@ def pad(sequences, length=None, value=0.0):
         batch[i, : a.shape[0]] = a
         mask[i, : a.shape[0]] = 1.0
     return jnp.asarray(batch), jnp.asarray(mask)
+
+
+def decaying_sum(key, n, T, gamma=0.8, scale=1.0):
+    """A memory to learn: noise in, its forgetting sum out, ``y_t = scale · Σ_{i≤t} γ^{t-i} x_i``.
+
+    A linear memory with ``γ = gamma`` and ``θ = [0, scale]`` fits it exactly, so learning
+    can be checked against the ``gamma`` that made the data.
+
+    Returns: ``xs`` ``(n, T, 1)`` standard normal; ``ys`` ``(n, T, 1)``.
+    """
+    _check_positive(n=n, T=T)
+    if not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"gamma must be in [0, 1], received {gamma}")
+    xs = jax.random.normal(as_key(key), (n, T, 1))
+
+    def step(h, x):
+        h = gamma * h + scale * x
+        return h, h
+
+    _, ys = jax.lax.scan(step, jnp.zeros((n, 1)), jnp.swapaxes(xs, 0, 1))
+    return xs, jnp.swapaxes(ys, 0, 1)

@@ -70,3 +70,14 @@ def test_pad_and_lengths():
         data.pad([jnp.ones((2, 3)), jnp.ones((2, 4))])
     with pytest.raises(ValueError, match="positive int"):
         data.parity(0, 0, 5)
+
+
+def test_decaying_sum_is_the_forgetting_sum_of_its_inputs():
+    xs, ys = data.decaying_sum(0, n=3, T=6, gamma=0.5, scale=2.0)
+    x = np.asarray(xs[..., 0])
+    expected = np.zeros_like(x)
+    h = np.zeros(3)
+    for t in range(6):
+        h = 0.5 * h + 2.0 * x[:, t]
+        expected[:, t] = h
+    np.testing.assert_allclose(ys[..., 0], expected, rtol=1e-5, atol=1e-6)
