@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := chromium chromium-driver bubblewrap
 INSTALLED := $(VENV)/.installed
 SUBMISSIONS ?= submitted
+GRADE_FLAGS ?=
 PORT ?= 8000
 
 .PHONY: setup system-packages book serve test bench release grade feedback clean
@@ -48,11 +49,15 @@ bench: setup
 	$(PY) bench/scans.py
 	$(PY) bench/book.py
 
+# Instructors: the student versions into release/, then grades and feedback.
 release: setup
+	$(BIN)/autograder release
 
 grade: setup
+	$(BIN)/autograder grade $(SUBMISSIONS) $(GRADE_FLAGS)
 
 feedback: setup
+	$(BIN)/autograder feedback
 
 clean:
-	rm -rf _build release autograded feedback gradebook.db grades.csv
+	rm -rf _build release autograded feedback gradebook.db grades.csv .autograder .exchange

@@ -1,0 +1,130 @@
+"""``autograder``: release homework, grade submissions, write feedback, validate a notebook.
+
+    autograder release [--course DIR]
+    autograder grade SUBMISSIONS [--assignment A] [--jobs N] [--csv PATH] [--regrade] [--unsafe]
+    autograder feedback [--assignment A] [--student S]
+    autograder validate NOTEBOOK [--assignment A]
+
+SUBMISSIONS is laid out ``<student_id>/<assignment>/<assignment>.ipynb`` (what nbgrader
+collects). ``grade`` exits 0 when grading ran, even if some submissions failed; it exits 1
+only when grading itself could not run, and says why.
+"""
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.course import Course, CourseError
+from autograder.sandbox import Limits
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=Path.cwd(),
+                        help="the course directory (holds solutions/); default: the current folder")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="write the student version of every assignment into release/")
+    release.add_argument("--assignment", help="only this assignment")
+
+    grade = commands.add_parser("grade", help="grade a folder of submissions")
+    grade.add_argument("submissions", type=Path, help="folder laid out <student_id>/<assignment>/<notebook>.ipynb")
+    grade.add_argument("--assignment", help="grade only this assignment")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="submissions graded at once (default: the number of cores)")
+    grade.add_argument("--csv", type=Path, help="where to write the grades (default: grades.csv in the course)")
+    grade.add_argument("--regrade", action="store_true", help="grade again even if a submission is unchanged")
+    grade.add_argument("--unsafe", action="store_true",
+                       help="run student code WITHOUT the sandbox (no isolation); only for code you trust")
+    grade.add_argument("--memory-gib", type=float, default=2.0, help="memory limit per submission (default 2)")
+    grade.add_argument("--processes", type=int, default=64, help="process limit per submission (default 64)")
+    grade.add_argument("--notebook-seconds", type=float, default=300.0, help="time limit per notebook (default 300)")
+    grade.add_argument("--cell-seconds", type=float, default=60.0, help="time limit per cell (default 60)")
+    grade.add_argument("--output-bytes", type=int, default=1024**2,
+                       help="terminal output kept per submission before it is stopped (default 1 MiB)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    feedback = commands.add_parser("feedback", help="write HTML feedback for every graded submission")
+    feedback.add_argument("--assignment")
+    feedback.add_argument("--student")
+
+    validate = commands.add_parser("validate", help="grade one notebook before you submit it")
+    validate.add_argument("notebook", type=Path)
+    validate.add_argument("--assignment", help="which assignment (default: from the file name)")
+    validate.add_argument("--unsafe", action="store_true", help="run without the sandbox")
+    return parser
+
+
+def print_table(results, out=sys.stdout):
+    rows = [("student", "assignment", "score", "max", "status")]
+    rows += [(r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4] + "\n")
+
+
+def positive(value, name, parser):
+    if value <= 0:
+        parser.error(f"{name} must be positive, received {value}")
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        course = Course(args.course)
+        if args.command == "release":
+            for path in course.release([args.assignment] if args.assignment else None):
+                print(f"released {path.relative_to(course.root)}")
+        elif args.command == "grade":
+            for name in ("jobs", "memory_gib", "processes", "notebook_seconds", "cell_seconds", "output_bytes"):
+                positive(getattr(args, name), "--" + name.replace("_", "-"), parser)
+            limits = Limits(memory_bytes=int(args.memory_gib * 2**30), pids=args.processes,
+                            wall_seconds=args.notebook_seconds, cell_seconds=args.cell_seconds,
+                            output_bytes=args.output_bytes)
+            results = course.grade(args.submissions, args.assignment, args.jobs, args.csv, args.unsafe, limits,
+                                   regrade=args.regrade, progress=not args.quiet)
+            print_table(results)
+            csv_path = args.csv or course.root / "grades.csv"
+            print(f"\n{len(results)} grades written to {csv_path}")
+        elif args.command == "feedback":
+            written = course.feedback(args.assignment, args.student)
+            for path in written:
+                print(f"wrote {path.relative_to(course.root)}")
+        elif args.command == "validate":
+            return validate(course, args)
+    except CourseError as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def validate(course, args):
+    """Grades one notebook in a throw-away folder, prints each function's verdict."""
+    assignment = args.assignment or args.notebook.stem
+    if assignment not in course.assignments():
+        raise CourseError(f"cannot tell which assignment {args.notebook.name} is; pass --assignment "
+                          f"(one of {', '.join(course.assignments())})")
+    if not args.notebook.is_file():
+        raise CourseError(f"no notebook at {args.notebook}")
+    with tempfile.TemporaryDirectory() as folder:
+        submissions = Path(folder) / "submissions"
+        target = submissions / "you" / assignment / f"{assignment}.ipynb"
+        target.parent.mkdir(parents=True)
+        target.write_bytes(args.notebook.read_bytes())
+        scratch_course = Path(folder) / "course"
+        scratch_course.mkdir()
+        (scratch_course / "solutions").symlink_to(course.solutions)
+        result = Course(scratch_course).grade(submissions, assignment, jobs=1, csv_path=Path(folder) / "g.csv",
+                                              unsafe=args.unsafe, progress=False)[0]
+    for check in result.checks:
+        mark = "passed" if check.points >= check.max_points else "FAILED"
+        print(f"[{mark}] {check.points:g}/{check.max_points:g}  {check.message}")
+    print(f"\n{assignment}: {result.score:g} of {result.max_score:g} points; {result.status}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
