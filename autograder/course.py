@@ -454,9 +454,10 @@ def grade_submission(student, assignment, path, note, ctx, limits, unsafe):
         return ctx.zero_result(student, submission.problem, path.name, digest)
     notes = ([note] if note else []) + submission.notes
     answers = {}
+    answer_ids = {gid for gid, kind, _ in notebooks.cell_kinds(ctx.release_notebook) if kind == "answer"}
     for cell in submission.notebook.cells:
         gid = notebooks.grade_id(cell)
-        if gid is not None and gid not in answers and cell.get("cell_type") == "code":
+        if gid in answer_ids and gid not in answers and cell.get("cell_type") == "code":
             answers[gid] = cell.get("source", "")
     steps, inputs, plan_notes = notebooks.build_plan(submission, ctx.release_notebook, ctx.checks)
     notes += plan_notes

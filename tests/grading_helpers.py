@@ -1,0 +1,90 @@
+"""Building courses and submissions for the grading tests."""
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("scans", "losses", "bptt")
+
+# For every graded function, a bug a student could make, as (text in the reference answer,
+# its buggy replacement). Each costs exactly that function's points.
+PLANTED_BUGS = {
+    "scans": {
+        "scan": ("h = f(h, x)\n        states.append(h)", "states.append(h)\n        h = f(h, x)"),
+        "linear_memory": ("jnp.ones(1, x.dtype), x", "jnp.zeros(1, x.dtype), x"),
+        "memory_states": ("h = step(h, x, gamma, theta)\n        return h, h", "return step(h, x, gamma, theta), h"),
+        "apply_outputs": ("zip(hs, xs)", "zip(hs, xs[::-1])"),
+        "combine": ("a2 * b1 + b2", "a1 * b2 + b1"),
+        "associative_states": ("b = jnp.asarray(b).at[0].add(a[0] * h0)", "b = jnp.asarray(b)"),
+    },
+    "losses": {
+        "per_step_square_error": ("jnp.sum((y_hat - y) ** 2, axis=-1)", "jnp.mean((y_hat - y) ** 2, axis=-1)"),
+        "clock_loss": ("jnp.mean(jnp.sum(", "jnp.sum(jnp.sum("),
+        "last_step_cross_entropy": ("log_softmax(logits[-1])", "log_softmax(logits[0])"),
+        "lengths_to_mask": ("jnp.arange(T)[None, :] <", "jnp.arange(T)[None, :] <="),
+        "masked_sequence_mse": ("/ jnp.sum(mask, axis=1)", "/ mask.shape[1]"),
+    },
+    "bptt": {
+        "elman_forward": ('return hs, hs @ params["V"].T + params["c"]', 'return hs, hs @ params["V"].T'),
+        "elman_loss": ("0.5 * jnp.sum", "jnp.sum"),
+        "elman_backward": ("grad_h = W.T @ grad_a_next + V.T @ grad_os[t]", "grad_h = V.T @ grad_os[t]"),
+        "clip_by_global_norm": ("scale = jnp.where(norm > max_norm, max_norm / jnp.maximum(norm, 1e-30), 1.0)",
+                                "scale = max_norm / jnp.maximum(norm, 1e-30)"),
+        "truncated_bptt": ("grads, h = grads_fn(params, xs[start:start + k], ys[start:start + k], h)",
+                           "grads, _ = grads_fn(params, xs[start:start + k], ys[start:start + k], h0)"),
+    },
+}
+
+# The points of each graded function, as the source notebooks state them.
+POINTS = {
+    "scans": {"scan": 2, "linear_memory": 1, "memory_states": 2, "apply_outputs": 1, "combine": 2,
+              "associative_states": 2},
+    "losses": {"per_step_square_error": 2, "clock_loss": 2, "last_step_cross_entropy": 2, "lengths_to_mask": 1,
+               "masked_sequence_mse": 3},
+    "bptt": {"elman_forward": 2, "elman_loss": 1, "elman_backward": 4, "clip_by_global_norm": 1, "truncated_bptt": 2},
+}
+
+
+def new_course(folder):
+    """A course directory with the course's solutions, released."""
+    from autograder.course import Course
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "solutions", folder / "solutions")
+    course = Course(folder)
+    course.release()
+    return course
+
+
+def reference_notebook(assignment):
+    return nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def with_bug(assignment, function):
+    """The reference notebook with one planted bug in ``function``'s answer cell."""
+    notebook = reference_notebook(assignment)
+    old, new = PLANTED_BUGS[assignment][function]
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == function:
+            assert cell.source.count(old) == 1, f"the planted bug for {function} no longer fits its answer cell"
+            cell.source = cell.source.replace(old, new)
+            return notebook
+    raise AssertionError(f"no answer cell {function} in {assignment}")
+
+
+def submit(submissions, student, assignment, notebook=None, raw=None, name=None):
+    """Puts a submission at ``submissions/student/assignment/name``."""
+    path = submissions / student / assignment / (name or f"{assignment}.ipynb")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if raw is not None:
+        path.write_bytes(raw)
+    else:
+        nbformat.write(notebook, path)
+    return path
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}
