@@ -18,11 +18,16 @@ BIN = Path(sys.executable).parent
 
 
 def build_book(source, timeout=900):
-    """Vendors the site's assets and builds the book at ``source`` with warnings as errors.
+    """Vendors the site's assets, releases the homework and builds the book at ``source``
+    with warnings as errors.
 
     Returns the finished ``subprocess.CompletedProcess`` (output merged into stdout).
     """
     subprocess.run([sys.executable, str(ROOT / "book_support" / "vendor.py")], check=True, cwd=ROOT)
+    if (Path(source) / "solutions").is_dir():
+        # The homework page links the student versions, as `make book` releases them first.
+        subprocess.run([str(BIN / "autograder"), "--course", str(source), "release"], check=True,
+                       stdout=subprocess.DEVNULL)
     return subprocess.run(
         [str(BIN / "jupyter-book"), "build", "--warningiserror", "--keep-going", str(source)],
         cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,

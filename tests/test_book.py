@@ -126,3 +126,13 @@ def test_a_bad_cross_reference_fails_the_build(tmp_path):
     result = build_book(book, timeout=300)
     assert result.returncode != 0
     assert "no-such-label" in result.stdout
+
+
+def test_homework_page_offers_the_student_versions_only(built_site):
+    page = (built_site / "homework.html").read_text()
+    for assignment in ("scans", "losses", "bptt"):
+        downloads = list((built_site / "_downloads").rglob(f"{assignment}.ipynb"))
+        assert len(downloads) == 1, assignment
+        assert downloads[0].relative_to(built_site).as_posix() in page
+        text = downloads[0].read_text()
+        assert "YOUR CODE HERE" in text and "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
