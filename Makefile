@@ -48,6 +48,7 @@ test: setup
 bench: setup
 	$(PY) bench/scans.py
 	$(PY) bench/book.py
+	$(PY) bench/grading.py
 
 # Instructors: the student versions into release/, then grades and feedback.
 release: setup

@@ -67,6 +67,7 @@ class GradeResult:
     digest: str | None = None
     notebook_name: str | None = None
     answers: dict = dataclasses.field(default_factory=dict)   # grade_id -> the student's answer source
+    seconds: float = 0.0                                       # wall time of the sandboxed run
 
     def to_json(self):
         return dataclasses.asdict(self)
@@ -472,6 +473,9 @@ def grade_submission(student, assignment, path, note, ctx, limits, unsafe):
                                     readonly=[EXECUTOR] + lectlib_paths(), limits=limits, unsafe=unsafe)
         recorded, printed, cell_errors = read_results(scratch)
         last_step = (scratch / "progress.txt").read_text()[:100] if (scratch / "progress.txt").exists() else "start-up"
+    finished = printed is not None
+    if run.status == "ok" and not finished:
+        run.status = "crashed"          # exit code 0, but the plan did not run to its end
     run_problem = describe_run(run, limits, last_step)
     check_results, score = [], 0.0
     for gid in ctx.order:
@@ -489,9 +493,16 @@ def grade_submission(student, assignment, path, note, ctx, limits, unsafe):
     status = run_problem or "ok"
     if printed and printed > 10_000_000:
         notes.append(f"printed {printed / 1e6:.0f} MB of output (discarded)")
+    if run.hit_process_limit and run.status != "process-limit":
+        notes.append(f"hit the limit of {limits.pids} processes")
+    if cell_errors:
+        shown = "; ".join(f"cell {cell}: {error[:120]}" for cell, error in cell_errors[:2])
+        more = f" and {len(cell_errors) - 2} more" if len(cell_errors) > 2 else ""
+        notes.append(f"errors in {len(cell_errors)} cell{'s' if len(cell_errors) > 1 else ''} ({shown}{more})")
     if notes:
         status += "; " + "; ".join(notes)
-    return GradeResult(student, assignment, score, ctx.max_score, status, check_results, digest, path.name, answers)
+    return GradeResult(student, assignment, score, ctx.max_score, status, check_results, digest, path.name, answers,
+                       run.wall_seconds)
 
 
 def lectlib_paths():
@@ -512,15 +523,19 @@ def describe_run(run, limits, last_step):
         return f"output-limit: the notebook wrote more than {limits.output_bytes} bytes to the terminal{where}"
     if run.status == "process-limit":
         return f"process-limit: the notebook started more than {limits.pids} processes{where}"
-    if run.returncode is not None and run.returncode < 0:
-        return f"crashed: the notebook's process was killed by signal {-run.returncode}{where}"
+    if run.returncode is not None and (run.returncode < 0 or 128 < run.returncode < 160):
+        # bubblewrap reports a child killed by signal N as exit code 128 + N.
+        number = -run.returncode if run.returncode < 0 else run.returncode - 128
+        return f"crashed: the notebook's process was killed by signal {number}{where}"
+    if run.returncode == 0:
+        return f"crashed: the notebook ended the grading process early (exit code 0){where}"
     return f"crashed: the notebook ended the grading process (exit code {run.returncode}){where}"
 
 
 def read_results(scratch):
     """What the executor recorded: ``{call id: ("ok", value) | ("error", message)}``, the
     number of characters printed, and the cell errors. Reads only files inside ``scratch``."""
-    recorded, printed, cell_errors = {}, 0, []
+    recorded, printed, cell_errors = {}, None, []
     results = scratch / "results.jsonl"
     if not results.is_file() or results.stat().st_size > MAX_RESULT_BYTES:
         return recorded, printed, cell_errors

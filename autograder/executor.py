@@ -1,7 +1,8 @@
 """Runs one submission's plan inside the sandbox and records what its functions return.
 
-This file runs on its own (``python executor.py``, working directory = the scratch
-folder) and imports nothing from the course: the sandbox shows it this file, the scratch
+Cells run with ``exec`` in one namespace, in order, as a kernel would run them;
+IPython is not involved (``%magic`` and ``!shell`` lines are skipped). This file runs on
+its own (``python executor.py``, working directory = the scratch folder) and imports nothing from the course: the sandbox shows it this file, the scratch
 folder and the Python installation, nothing else. It trusts nothing it produces
 either: the grading process only reads the arrays it records and judges them itself.
 
@@ -125,6 +126,15 @@ def build_argument(spec, inputs, helpers):
     raise ValueError(f"unknown argument {spec!r}")
 
 
+def without_magics(source):
+    """Jupyter's ``%magic`` and ``!shell`` lines mean nothing here; they become ``pass``."""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        lines.append(line[:len(line) - len(stripped)] + "pass" if stripped.startswith(("%", "!")) else line)
+    return "\n".join(lines)
+
+
 def timed(seconds, fn):
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -152,9 +162,8 @@ def main(folder):
 
     import matplotlib
     matplotlib.use("Agg")
-    from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance(colors="NoColor")
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     helpers = {}
     cell_index = 0
     for step in plan["steps"]:
@@ -165,11 +174,12 @@ def main(folder):
             start = time.perf_counter()
             error = None
             try:
-                result = timed(cell_seconds, lambda: shell.run_cell(step["cell"], store_history=False))
-                failure = result.error_before_exec or result.error_in_exec
-                error = _error_text(failure) if failure is not None else None
+                code = compile(without_magics(step["cell"]), f"<cell {cell_index}>", "exec")
+                timed(cell_seconds, lambda: exec(code, namespace))
             except StepTimeout:
                 error = f"the cell ran longer than {cell_seconds:g} s and was stopped"
+            except BaseException as exc:  # whatever the cell raises, even SystemExit, is its own error
+                error = _error_text(exc)
             recorder.line({"cell": cell_index, "error": error, "seconds": time.perf_counter() - start})
             continue
         with open(progress, "w") as handle:
@@ -180,7 +190,7 @@ def main(folder):
             helpers.update({"np": np, "jax": jax, "jnp": jnp})
         for call in step["calls"]:
             record = {"call": call["id"]}
-            function = shell.user_ns.get(call["function"])
+            function = namespace.get(call["function"])
             if not callable(function):
                 record.update(status="error", message=f"the function `{call['function']}` is not defined "
                                                       f"(is its cell run without errors?)")

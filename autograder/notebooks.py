@@ -75,7 +75,8 @@ def grade_id(cell):
 
 def cell_kinds(release_notebook):
     """``[(grade_id, kind, source)]`` of the release's code cells; kind is ``"answer"``,
-    ``"test"`` or ``"fixed"`` (a locked cell that the instructor wrote)."""
+    ``"test"``, ``"fixed"`` (a locked cell that the instructor wrote) or ``"demo"`` (a locked
+    cell tagged ``demo``: an ungraded demonstration that grading does not run)."""
     kinds = []
     for cell in release_notebook.cells:
         if cell.cell_type != "code":
@@ -87,6 +88,8 @@ def cell_kinds(release_notebook):
             kind = "test"
         else:
             kind = "fixed"
+        if kind == "fixed" and "demo" in cell.metadata.get("tags", []):
+            kind = "demo"      # an ungraded demonstration: students run it, grading skips it
         kinds.append((meta.get("grade_id"), kind, cell.source))
     return kinds
 
@@ -110,7 +113,7 @@ def build_plan(submission, release_notebook, checks):
             steps.append({"cell": text})
         elif kind == "test":
             steps.append(check_step(checks[gid], inputs))
-        else:
+        elif kind == "answer":
             notes.append(f"the answer cell '{gid}' was deleted")
 
     def catch_up_to(j):

@@ -7,9 +7,9 @@ installation, the course's ``lectlib``, the executor) plus one writable scratch 
 The course's ``solutions/``, the gradebook, other submissions and graded output are not
 in it.
 
-Limits come from a control group per run (cgroup v2, or the v1 ``memory`` and ``pids``
-hierarchies): memory including swap, number of processes, and a wall-clock limit after
-which everything in the group is killed. ``prlimit`` adds no core dumps and a largest
+Limits come from a control group per run (cgroup v2, or the v1 ``memory``, ``pids`` and
+``cpu`` hierarchies): memory including swap, number of processes, CPU share, and a
+wall-clock limit after which everything in the group is killed. ``prlimit`` adds no core dumps and a largest
 file size. What the process prints is read through pipes and cut at ``output_bytes``.
 """
 import dataclasses
@@ -36,6 +36,7 @@ class Limits:
     cell_seconds: float = 60.0        # enforced by the executor, per cell and per call
     output_bytes: int = 1024**2
     file_bytes: int = 256 * 1024**2   # the largest file the submission may write
+    cpus: float = 1.0                 # CPU time per wall second (a fork bomb cannot take every core)
 
 
 @dataclasses.dataclass
@@ -46,6 +47,7 @@ class RunResult:
     stdout: bytes
     stderr: bytes
     wall_seconds: float
+    hit_process_limit: bool = False   # some fork was refused, whatever the exit status
 
 
 def python_installation():
@@ -72,6 +74,8 @@ class ControlGroup:
             if (path / "memory.swap.max").exists():
                 _write(path / "memory.swap.max", 0)
             _write(path / "pids.max", limits.pids)
+            if (path / "cpu.max").exists():
+                _write(path / "cpu.max", f"{int(limits.cpus * 100_000)} 100000")
         else:
             self.version = 1
             for controller in ("memory", "pids"):
@@ -83,6 +87,13 @@ class ControlGroup:
             if (memory / "memory.memsw.limit_in_bytes").exists():
                 _write(memory / "memory.memsw.limit_in_bytes", limits.memory_bytes)
             _write(self.paths["pids"] / "pids.max", limits.pids)
+            cpu = _own_cgroup_v1("cpu")
+            if (cpu / "cpu.cfs_quota_us").exists() and os.access(cpu, os.W_OK):
+                path = cpu / self.name
+                path.mkdir()
+                self.paths["cpu"] = path
+                _write(path / "cpu.cfs_period_us", 100_000)
+                _write(path / "cpu.cfs_quota_us", int(limits.cpus * 100_000))
 
     def procs_files(self):
         return [path / "cgroup.procs" for path in self.paths.values()]
@@ -325,7 +336,7 @@ def run_sandboxed(argv, *, scratch, readonly, limits, env=None, unsafe=False):
         status = "process-limit"
     else:
         status = "crashed"
-    return RunResult(status, code, bytes(readers[0].kept), bytes(readers[1].kept), seconds)
+    return RunResult(status, code, bytes(readers[0].kept), bytes(readers[1].kept), seconds, too_many_processes)
 
 
 def _kill(process, group):

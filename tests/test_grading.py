@@ -12,8 +12,8 @@ import pytest
 
 from autograder import checks
 from autograder.cli import main as autograder
-from grading_helpers import (ASSIGNMENTS, PLANTED_BUGS, POINTS, ROOT, new_course, read_csv, reference_notebook,
-                             submit, with_bug)
+from grading_helpers import (ASSIGNMENTS, PLANTED_BUGS, POINTS, ROOT, SANDBOX_FLAGS, new_course, read_csv,
+                             reference_notebook, submit, with_bug)
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def first_batch(course, tmp_path_factory):
             submit(submissions, f"bug-{function.replace('_', '-')}", assignment, with_bug(assignment, function))
     csv_path = submissions / "grades.csv"
     assert autograder(["--course", str(course.root), "grade", str(submissions), "--jobs", "2",
-                       "--csv", str(csv_path), "--quiet"]) == 0
+                       "--csv", str(csv_path), "--quiet"] + SANDBOX_FLAGS) == 0
     return submissions, read_csv(csv_path)
 
 
@@ -119,11 +119,11 @@ def test_feedback_shows_results_but_no_hidden_test_source(first_batch, course):
 def test_regrading_is_idempotent(first_batch, course, tmp_path):
     submissions, grades = first_batch
     again = tmp_path / "again.csv"
-    assert autograder(["--course", str(course.root), "grade", str(submissions), "--csv", str(again), "--quiet"]) == 0
+    assert autograder(["--course", str(course.root), "grade", str(submissions), "--csv", str(again), "--quiet"] + SANDBOX_FLAGS) == 0
     assert read_csv(again) == grades
     forced = tmp_path / "forced.csv"
     assert autograder(["--course", str(course.root), "grade", str(submissions), "--assignment", "losses",
-                       "--regrade", "--csv", str(forced), "--quiet"]) == 0
+                       "--regrade", "--csv", str(forced), "--quiet"] + SANDBOX_FLAGS) == 0
     assert read_csv(forced) == {key: row for key, row in grades.items() if key[1] == "losses"}
 
 
@@ -131,7 +131,7 @@ def test_a_resubmission_replaces_the_old_grade(course, tmp_path):
     submissions = tmp_path / "resubmit"
     path = submit(submissions, "late-fixer", "losses", course.release_notebook("losses"))
     csv_path = tmp_path / "grades.csv"
-    arguments = ["--course", str(course.root), "grade", str(submissions), "--csv", str(csv_path), "--quiet"]
+    arguments = ["--course", str(course.root), "grade", str(submissions), "--csv", str(csv_path), "--quiet"] + SANDBOX_FLAGS
     assert autograder(arguments) == 0
     assert float(read_csv(csv_path)[("late-fixer", "losses")]["score"]) == 0
     nbformat.write(reference_notebook("losses"), path)
@@ -151,7 +151,7 @@ def test_every_student_in_the_folder_gets_a_row(course, tmp_path):
     submit(submissions, "renamed", "scans", reference_notebook("scans"), name="scans (1).ipynb")
     submit(submissions, "not-json", "scans", raw=b"this is not a notebook")
     csv_path = tmp_path / "grades.csv"
-    assert autograder(["--course", str(course.root), "grade", str(submissions), "--csv", str(csv_path), "--quiet"]) == 0
+    assert autograder(["--course", str(course.root), "grade", str(submissions), "--csv", str(csv_path), "--quiet"] + SANDBOX_FLAGS) == 0
     grades = read_csv(csv_path)
     assert set(grades) == {(s, "scans") for s in ("complete", "no-notebook", "no-folder", "renamed", "not-json")}
     assert grades[("complete", "scans")]["score"] == "10"
@@ -180,7 +180,7 @@ def test_validate_tells_a_student_their_score(course, tmp_path):
     notebook = tmp_path / "losses.ipynb"
     nbformat.write(with_bug("losses", "clock_loss"), notebook)
     result = subprocess.run([sys.executable, "-m", "autograder", "--course", str(course.root), "validate",
-                             str(notebook)], capture_output=True, text=True, timeout=600)
+                             str(notebook)] + SANDBOX_FLAGS, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "losses: 8 of 10 points" in result.stdout
     assert "[FAILED] 0/2  clock_loss" in result.stdout and "[passed] 3/3  masked_sequence_mse" in result.stdout

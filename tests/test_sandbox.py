@@ -1,0 +1,198 @@
+"""The grading sandbox on its own: isolation, limits, and what it reports."""
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.sandbox import Limits, run_sandboxed
+
+from grading_helpers import NO_SANDBOX, SANDBOX_PROBLEMS
+
+pytestmark = pytest.mark.slow
+needs_sandbox = pytest.mark.skipif(bool(SANDBOX_PROBLEMS), reason=NO_SANDBOX)
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(folder, 0o777)
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "answer.txt").write_text("the secret answer")
+    return folder
+
+
+def run(code, scratch, **limits):
+    return run_sandboxed([sys.executable, "-c", textwrap.dedent(code)], scratch=scratch, readonly=[],
+                         limits=Limits(**{"wall_seconds": 30, **limits}))
+
+
+@needs_sandbox
+def test_the_sandbox_can_be_set_up_here():
+    assert sandbox.sandbox_problems() == []
+
+
+@needs_sandbox
+def test_a_plain_run_returns_its_output(scratch):
+    result = run("print('hello')", scratch)
+    assert (result.status, result.returncode, result.stdout) == ("ok", 0, b"hello\n")
+
+
+@needs_sandbox
+def test_no_network(scratch):
+    result = run("""
+        import socket
+        for address in [("127.0.0.1", 22), ("1.1.1.1", 53)]:
+            try:
+                socket.create_connection(address, timeout=2)
+                print("connected", address)
+            except OSError as error:
+                print("refused", error.errno)
+    """, scratch)
+    assert b"connected" not in result.stdout and result.stdout.count(b"refused") == 2
+
+
+@needs_sandbox
+def test_only_the_scratch_folder_is_writable_and_nothing_else_is_visible(scratch):
+    (Path("/tmp") / f"visible-{os.getpid()}").write_text("the host's /tmp")
+    result = run(f"""
+        import os
+        open("mine.txt", "w").write("ok")
+        print("sibling", os.path.exists({str(scratch.parent / 'solutions')!r}))
+        print("root", os.path.exists("/root/.bashrc") or os.path.exists("/root/.pyenv/shims"))
+        print("tmp", os.path.exists({str(Path("/tmp") / ("visible-" + str(os.getpid())))!r}))
+        for target in ["/usr/evil", {str(Path(sys.executable).parent / 'evil')!r}]:
+            try:
+                open(target, "w")
+                print("wrote", target)
+            except OSError:
+                pass
+    """, scratch)
+    assert result.status == "ok", result.stderr
+    assert (scratch / "mine.txt").read_text() == "ok"
+    assert b"sibling False" in result.stdout and b"root False" in result.stdout and b"tmp False" in result.stdout
+    assert b"wrote" not in result.stdout
+
+
+@needs_sandbox
+def test_runs_as_nobody_without_capabilities(scratch):
+    result = run("""
+        import os
+        status = open("/proc/self/status").read()
+        print(os.getuid(), os.getgid(), status.split("CapEff:")[1].split()[0])
+    """, scratch)
+    assert result.stdout.split() == [b"65534", b"65534", b"0000000000000000"]
+
+
+@needs_sandbox
+def test_a_memory_bomb_is_stopped(scratch):
+    result = run("""
+        chunks = []
+        while True:
+            chunks.append(b"x" * 2**26)
+    """, scratch, memory_bytes=256 * 2**20)
+    assert result.status == "memory"
+
+
+@needs_sandbox
+def test_a_fork_bomb_is_contained_and_nothing_is_left(scratch):
+    marker = f"forkbomb-{os.getpid()}-{time.time_ns()}"
+    start = time.perf_counter()
+    result = run(f"""
+        import os, time
+        os.environ["MARK"] = {marker!r}
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                time.sleep(0.01)
+    """, scratch, wall_seconds=5, pids=32)
+    assert result.status == "timeout" and result.hit_process_limit
+    assert time.perf_counter() - start < 20
+    time.sleep(0.5)
+    leftovers = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
+
+
+@needs_sandbox
+@pytest.mark.parametrize("code", ["while True: pass", "import time; time.sleep(1000)"])
+def test_endless_runs_time_out(scratch, code):
+    start = time.perf_counter()
+    result = run(code, scratch, wall_seconds=2)
+    assert result.status == "timeout"
+    assert time.perf_counter() - start < 6
+
+
+@needs_sandbox
+def test_a_daemonized_child_dies_with_the_run(scratch):
+    marker = f"daemon-{os.getpid()}-{time.time_ns()}"
+    result = run(f"""
+        import os, time, sys
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                sys.argv = [{marker!r}]
+                time.sleep(1000)
+            os._exit(0)
+        print("parent done")
+    """, scratch)
+    assert result.status == "ok"
+    time.sleep(0.5)
+    assert subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout == b""
+
+
+@needs_sandbox
+def test_gigabytes_of_output_are_cut(scratch):
+    result = run("import sys\nwhile True: sys.stdout.write('x' * 2**20)", scratch, output_bytes=4096)
+    assert result.status == "output-limit" and len(result.stdout) == 4096
+
+
+@needs_sandbox
+def test_a_segfault_and_an_exit_code_are_crashes(scratch):
+    segfault = run("import ctypes; ctypes.string_at(0)", scratch)
+    assert segfault.status == "crashed" and segfault.returncode in (-11, 139)
+    exited = run("import os; os._exit(3)", scratch)
+    assert (exited.status, exited.returncode) == ("crashed", 3)
+
+
+@needs_sandbox
+def test_jax_works_inside_with_the_default_limits(scratch):
+    result = run_sandboxed([sys.executable, "-c", "import jax.numpy as jnp; print(float(jnp.ones(3).sum()))"],
+                           scratch=scratch, readonly=[], limits=Limits(wall_seconds=60))
+    assert result.status == "ok" and result.stdout == b"3.0\n", result.stderr
+
+
+@needs_sandbox
+def test_two_runs_at_once_do_not_interfere(tmp_path):
+    folders = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        os.chmod(folder, 0o777)
+        folders.append(folder)
+    os.chmod(tmp_path, 0o755)
+    results = {}
+
+    def work(folder):
+        results[folder.name] = run(f"import time; open('who', 'w').write({folder.name!r}); time.sleep(1); "
+                                   f"print(open('who').read())", folder)
+
+    threads = [threading.Thread(target=work, args=(f,)) for f in folders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results["a"].stdout == b"a\n" and results["b"].stdout == b"b\n"
+
+
+def test_a_missing_bubblewrap_is_named(monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    problems = sandbox.sandbox_problems()
+    assert any("bubblewrap is not installed" in p and "make setup" in p for p in problems)
