@@ -136,3 +136,14 @@ def test_homework_page_offers_the_student_versions_only(built_site):
         assert downloads[0].relative_to(built_site).as_posix() in page
         text = downloads[0].read_text()
         assert "YOUR CODE HERE" in text and "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+
+
+def test_every_chapter_has_a_figure_and_exercises_with_solutions(built_site):
+    chapters = sorted((ROOT / "chapters").glob("*.md"))
+    assert chapters
+    for chapter in chapters:
+        source = chapter.read_text()
+        assert source.count("{admonition} Exercise") >= 2, f"{chapter.name}: fewer than 2 exercises"
+        assert source.count("{dropdown} Solution") >= source.count("{admonition} Exercise"), chapter.name
+        html = (built_site / "chapters" / f"{chapter.stem}.html").read_text()
+        assert "lectlib-interactive-figure" in html, f"{chapter.name}: no interactive figure on the page"
