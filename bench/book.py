@@ -11,7 +11,6 @@ Usage: python bench/book.py [--runs 3] [--source .] [--out bench/results/book.md
 """
 import argparse
 import datetime
-import json
 import os
 import platform
 import shutil
@@ -20,6 +19,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from report import write_results  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -100,9 +101,7 @@ def main(argv=None):
     subprocess.run([sys.executable, str(ROOT / "book_support" / "vendor.py")], check=True)
     results = measure(args.source, args.runs)
     text = table(results, args.runs)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    write_results(args.out, text, results)
     print(text)
 
 

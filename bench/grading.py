@@ -32,6 +32,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from report import write_results  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -146,9 +148,7 @@ def main(argv=None):
         f"overhead ≤ 0.5 s.",
     ]
     text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    write_results(args.out, text, results)
     print(text)
 
 

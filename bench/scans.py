@@ -12,7 +12,6 @@ Usage: python bench/scans.py [--runs 7] [--max-T 1000000] [--out bench/results/s
 import argparse
 import datetime
 import functools
-import json
 import os
 import platform
 import statistics
@@ -23,6 +22,8 @@ import jax
 import jax.numpy as jnp
 
 import lectlib
+
+from report import write_results  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parent
 LOOP, SCAN, ASSOCIATIVE, BARE = 'method="loop"', 'method="scan"', 'method="associative"', "bare lax.scan"
@@ -155,10 +156,7 @@ def main(argv=None):
             print(f"T={steps:>9,} d={size:>2}  {summary}", flush=True)
 
     table = markdown_table(results, args.runs)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table)
-    args.out.with_suffix(".json").write_text(json.dumps(
-        [{"T": t, "d": d, **{k: v for k, v in rows.items()}} for (t, d), rows in results], indent=1))
+    write_results(args.out, table, [{"T": t, "d": d, **rows} for (t, d), rows in results])
     print()
     print(table)
     worst = max(rows[SCAN]["seconds"] / rows[BARE]["seconds"] for _, rows in results)
