@@ -180,3 +180,39 @@ def decaying_sum(key, n, T, gamma=0.8, scale=1.0):
 
     _, ys = jax.lax.scan(step, jnp.zeros((n, 1)), jnp.swapaxes(xs, 0, 1))
     return xs, jnp.swapaxes(ys, 0, 1)
+
+
+def ice_cream(key, n, T, num_flavors=3, query_prob=0.3):
+    """The ice-cream shop of the output-modeling chapter: at each step a customer either
+    buys a flavour or asks how many of one flavour were sold so far.
+
+    Returns: ``xs`` ``(n, T, 2 * num_flavors)``: a one-hot purchase in the first half or a
+    one-hot question in the second; ``ys`` ``(n, T)``: the count of the asked flavour at
+    question steps, 0 elsewhere; ``mask`` ``(n, T)``: 1 at question steps.
+    """
+    _check_positive(n=n, T=T, num_flavors=num_flavors)
+    k_kind, k_flavor = jax.random.split(as_key(key))
+    is_query = jax.random.bernoulli(k_kind, query_prob, (n, T))
+    flavor = jax.random.randint(k_flavor, (n, T), 0, num_flavors)
+    one_hot = jax.nn.one_hot(flavor, num_flavors)
+    purchases = one_hot * (~is_query)[..., None]
+    questions = one_hot * is_query[..., None]
+    counts = jnp.cumsum(purchases, axis=1)                       # (n, T, C) sold so far
+    answers = jnp.sum(counts * questions, axis=-1)
+    return jnp.concatenate([purchases, questions], axis=-1), answers, is_query.astype(jnp.float32)
+
+
+def moving_blob(key, n, T, width=12, noise=0.1):
+    """A tiny "video" to classify: a bright blob moves one pixel per frame, left or right
+    (wrapping around); no single frame tells the direction.
+
+    Returns: ``frames`` ``(n, T, width)``; ``labels`` ``(n,)`` int32, 1 when moving right.
+    """
+    _check_positive(n=n, T=T, width=width)
+    k_start, k_direction, k_noise = jax.random.split(as_key(key), 3)
+    start = jax.random.randint(k_start, (n, 1), 0, width)
+    labels = jax.random.bernoulli(k_direction, 0.5, (n,)).astype(jnp.int32)
+    step = 2 * labels[:, None] - 1
+    position = (start + step * jnp.arange(T)[None, :]) % width          # (n, T)
+    frames = jax.nn.one_hot(position, width) + noise * jax.random.normal(k_noise, (n, T, width))
+    return frames, labels
