@@ -67,12 +67,13 @@ def gradient_norms_by_lag(W, xs, nonlinearity="tanh", input_scale=1.0):
     return norms
 
 
-def first_input_task(key, n, T):
+def first_input_task(key, n, T, noise=0.1):
     """Remember the first input until the end: ``xs`` ``(n, T, 1)`` holds ±1 at step 1 and
-    small noise after; ``ys`` ``(n, T, 1)`` is 0 except ``x_1`` at the last step."""
+    Gaussian distractors of scale ``noise`` after; ``ys`` ``(n, T, 1)`` is 0 except ``x_1``
+    at the last step."""
     k_sign, k_noise = jax.random.split(key)
     first = jnp.where(jax.random.bernoulli(k_sign, 0.5, (n, 1)), 1.0, -1.0)
-    xs = 0.1 * jax.random.normal(k_noise, (n, T, 1))
+    xs = noise * jax.random.normal(k_noise, (n, T, 1))
     xs = xs.at[:, 0, 0].set(first[:, 0])
     ys = jnp.zeros((n, T, 1)).at[:, -1, 0].set(first[:, 0])
     return xs, ys

@@ -1,0 +1,93 @@
+"""Training and measuring recurrent cells on the course's tasks (chapters 8 and 9).
+
+A model is a cell (``lectlib.cells.<name>``) scanned over the sequence and read out by
+``o_t = V h_t + c``. The functions here train such a model on a fixed batch with
+``lectlib.train.fit`` and measure what the chapters compare: accuracy, learning curves,
+and how far back the gradient reaches.
+"""
+import jax
+import jax.numpy as jnp
+
+from lectlib import losses
+from lectlib.cells import elman, gru, lstm, mgu
+from lectlib.cells._common import glorot
+from lectlib.scans import run
+from lectlib.train import batch_mean, fit
+
+CELLS = {"elman": elman, "mgu": mgu, "lstm": lstm, "gru": gru}
+
+
+def _cell(name):
+    if name not in CELLS:
+        raise ValueError(f"cell must be one of {sorted(CELLS)}, received {name!r}")
+    return CELLS[name]
+
+
+def init(key, cell, d_x, d_h, d_y):
+    """``{"cell": the cell's parameters, "V": (d_y, d_h), "c": (d_y,)}``."""
+    k_cell, k_out = jax.random.split(key)
+    module = _cell(cell)
+    cell_params = module.init(k_cell, d_x, d_h)
+    if cell == "elman":
+        cell_params = {k: cell_params[k] for k in ("U", "W", "b")}
+    return {"cell": cell_params, "V": glorot(k_out, (d_y, d_h)), "c": jnp.zeros((d_y,))}
+
+
+def states(cell, params, xs):
+    """All hidden states ``(T, d_h)`` of the model on one sequence ``xs`` ``(T, d_x)``."""
+    module = _cell(cell)
+    d_h = params["V"].shape[1]
+    if cell == "lstm":
+        hs, _ = run(module.step, params["cell"], xs, lstm.init_state(d_h, xs.dtype))
+        return hs
+    return run(module.step, params["cell"], xs, jnp.zeros(d_h, xs.dtype))
+
+
+def outputs(cell, params, xs):
+    """All outputs ``(T, d_y)``: ``V h_t + c``."""
+    return states(cell, params, xs) @ params["V"].T + params["c"][None, :]
+
+
+LOSSES = {
+    "last_mse": lambda o, y: jnp.sum((o[-1] - y) ** 2),
+    "last_xent": losses.last_step_cross_entropy,
+    "sequence_mse": losses.sequence_mse,
+}
+
+
+def train(cell, key, xs, ys, *, d_h=16, loss="last_mse", steps=1000, learning_rate=0.01, metric=None,
+          target=None, higher_is_better=True, eval_every=50):
+    """Trains a fresh model on the batch ``xs`` ``(n, T, d_x)``, ``ys`` (targets per sequence).
+
+    ``loss``: ``"last_mse"`` (one number per sequence, judged at the end), ``"last_xent"``
+    (a class label per sequence) or ``"sequence_mse"`` (a target per step).
+    ``metric(cell, params) -> float`` is measured every ``eval_every`` steps.
+    Returns a ``lectlib.train.FitResult``.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, received {loss!r}")
+    d_y = 2 if loss == "last_xent" else (ys.shape[-1] if loss == "sequence_mse" else 1)
+    params = init(key, cell, xs.shape[-1], d_h, d_y)
+    per_sequence = lambda p, x, y: LOSSES[loss](outputs(cell, p, x), y)   # noqa: E731
+    metric_fn = None if metric is None else (lambda p: metric(cell, p))
+    return fit(batch_mean(per_sequence), params, (xs, ys), steps=steps, learning_rate=learning_rate,
+               metric_fn=metric_fn, target=target, higher_is_better=higher_is_better, eval_every=eval_every)
+
+
+def last_output_accuracy(cell, params, xs, labels):
+    """Share of sequences whose last output's argmax is the label."""
+    last = jax.vmap(lambda x: outputs(cell, params, x)[-1])(xs)
+    return float(jnp.mean(jnp.argmax(last, axis=-1) == labels))
+
+
+def sign_accuracy(cell, params, xs, ys):
+    """Share of sequences whose last (scalar) output has the sign of the target."""
+    last = jax.vmap(lambda x: outputs(cell, params, x)[-1, 0])(xs)
+    return float(jnp.mean(jnp.sign(last) == jnp.sign(ys[:, 0])))
+
+
+def input_gradient_norms(cell, params, xs):
+    """``‖∂o_T/∂x_t‖`` for every step ``t``: how much the last output can still learn
+    from each input. ``xs`` ``(T, d_x)``. Returns ``(T,)``."""
+    grads = jax.grad(lambda x: jnp.sum(outputs(cell, params, x)[-1]))(xs)
+    return jnp.linalg.norm(grads, axis=-1)

@@ -1,0 +1,45 @@
+"""The chapter-8/9 model: a cell scanned and read out, trained, and its gradient reach."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lectlib import data, experiments
+from lectlib.cells import elman, lstm
+
+
+@pytest.mark.parametrize("cell", sorted(experiments.CELLS))
+def test_outputs_are_the_cell_run_step_by_step_then_read_out(cell):
+    params = experiments.init(jax.random.key(0), cell, 2, 4, 3)
+    xs = jax.random.normal(jax.random.key(1), (6, 2))
+    module = experiments.CELLS[cell]
+    carry = lstm.init_state(4) if cell == "lstm" else jnp.zeros(4)
+    expected = []
+    for x in xs:
+        carry = module.step(params["cell"], carry, x)
+        h = carry[0] if cell == "lstm" else carry
+        expected.append(params["V"] @ h + params["c"])
+    np.testing.assert_allclose(experiments.outputs(cell, params, xs), np.stack(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_input_gradient_norms_match_jax_jacobian():
+    params = experiments.init(jax.random.key(2), "elman", 1, 3, 1)
+    xs = jax.random.normal(jax.random.key(3), (5, 1))
+    jacobian = jax.jacobian(lambda x: experiments.outputs("elman", params, x)[-1, 0])(xs)
+    np.testing.assert_allclose(experiments.input_gradient_norms("elman", params, xs),
+                               np.linalg.norm(np.asarray(jacobian), axis=-1), rtol=1e-5)
+
+
+def test_training_reduces_the_loss_and_stops_at_the_target():
+    xs, labels = data.moving_blob(0, n=64, T=5)
+    result = experiments.train("gru", jax.random.key(4), xs, labels, d_h=8, loss="last_xent", steps=500,
+                               metric=lambda c, p: experiments.last_output_accuracy(c, p, xs, labels),
+                               target=0.95, eval_every=25)
+    assert result.reached_target and float(result.losses[-1]) < float(result.losses[0])
+
+
+def test_unknown_cells_and_losses_are_named():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        experiments.init(jax.random.key(0), "transformer", 1, 2, 1)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        experiments.train("elman", jax.random.key(0), jnp.ones((2, 3, 1)), jnp.ones((2, 1)), loss="hinge")
