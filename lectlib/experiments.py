@@ -5,6 +5,8 @@ A model is a cell (``lectlib.cells.<name>``) scanned over the sequence and read 
 ``lectlib.train.fit`` and measure what the chapters compare: accuracy, learning curves,
 and how far back the gradient reaches.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -48,6 +50,12 @@ def outputs(cell, params, xs):
     return states(cell, params, xs) @ params["V"].T + params["c"][None, :]
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def batch_outputs(cell, params, xs):
+    """All outputs of a batch ``xs`` ``(n, T, d_x)``: ``(n, T, d_y)``, compiled once per shape."""
+    return jax.vmap(lambda x: outputs(cell, params, x))(xs)
+
+
 LOSSES = {
     "last_mse": lambda o, y: jnp.sum((o[-1] - y) ** 2),
     "last_xent": losses.last_step_cross_entropy,
@@ -76,13 +84,13 @@ def train(cell, key, xs, ys, *, d_h=16, loss="last_mse", steps=1000, learning_ra
 
 def last_output_accuracy(cell, params, xs, labels):
     """Share of sequences whose last output's argmax is the label."""
-    last = jax.vmap(lambda x: outputs(cell, params, x)[-1])(xs)
+    last = batch_outputs(cell, params, xs)[:, -1]
     return float(jnp.mean(jnp.argmax(last, axis=-1) == labels))
 
 
 def sign_accuracy(cell, params, xs, ys):
     """Share of sequences whose last (scalar) output has the sign of the target."""
-    last = jax.vmap(lambda x: outputs(cell, params, x)[-1, 0])(xs)
+    last = batch_outputs(cell, params, xs)[:, -1, 0]
     return float(jnp.mean(jnp.sign(last) == jnp.sign(ys[:, 0])))
 
 

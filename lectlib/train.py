@@ -92,7 +92,7 @@ def fit(loss_fn: Callable, params, batch, *, steps: int, learning_rate: float = 
         (params, opt_state), losses = jax.lax.scan(one_step, (params, opt_state), None, length=length)
         return params, opt_state, losses
 
-    measure = metric_fn or (lambda p: loss_fn(p, batch))
+    measure = metric_fn or jax.jit(lambda p: loss_fn(p, batch))
     losses, metrics, reached, done = [], [], False, 0
     while done < steps:
         take = min(eval_every, steps - done)
