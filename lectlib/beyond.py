@@ -1,0 +1,127 @@
+"""Beyond the classic cells (chapter 10): linear recurrences that train in parallel, the
+bidirectional and encoder-decoder arrangements, generation, echo-state networks and
+Hopfield networks. Small and runnable, one function per formula."""
+import jax
+import jax.numpy as jnp
+
+from lectlib._checks import as_array, check_inexact, check_shapes
+from lectlib.scans import linear_recurrence, run
+
+
+# ---------------------------------------------------------------- minGRU (Feng et al., 2024)
+
+def mingru_init(key, d_x, d_h):
+    """``{"W_z": (d_h, d_x), "b_z": (d_h,), "W_h": (d_h, d_x), "b_h": (d_h,)}``."""
+    k_z, k_h = jax.random.split(key)
+    scale = 1.0 / jnp.sqrt(d_x)
+    return {"W_z": scale * jax.random.normal(k_z, (d_h, d_x)), "b_z": jnp.zeros((d_h,)),
+            "W_h": scale * jax.random.normal(k_h, (d_h, d_x)), "b_h": jnp.zeros((d_h,))}
+
+
+def mingru_coefficients(params, xs):
+    """The minGRU as a linear recurrence ``h_t = a_t h_{t-1} + b_t``: the gate and the
+    candidate read only ``x_t``, so ``a_t = 1 - z_t`` and ``b_t = z_t h̃_t`` are known for
+    every step before the recurrence runs.
+
+    Arguments: ``xs`` ``(T, d_x)``. Returns ``a``, ``b``: ``(T, d_h)``.
+    """
+    xs = as_array(xs, "xs")
+    check_inexact(xs, "xs")
+    check_shapes([(xs, ("T", params["W_z"].shape[1]), "xs")])
+    z = jax.nn.sigmoid(xs @ params["W_z"].T + params["b_z"][None, :])
+    candidate = xs @ params["W_h"].T + params["b_h"][None, :]
+    return 1.0 - z, z * candidate
+
+
+def mingru(params, xs, h0=None, method="associative"):
+    """All states of the minGRU, ``(T, d_h)``, by ``lectlib.linear_recurrence`` (any method)."""
+    a, b = mingru_coefficients(params, xs)
+    return linear_recurrence(a, b, h0, method=method)
+
+
+def mingru_step(params, h, x):
+    """One step of the same recurrence, for generation: ``h ← (1 - z) ⊙ h + z ⊙ h̃``."""
+    z = jax.nn.sigmoid(params["W_z"] @ x + params["b_z"])
+    return (1.0 - z) * h + z * (params["W_h"] @ x + params["b_h"])
+
+
+# ---------------------------------------------------------------- bidirectional, encoder-decoder, generation
+
+def bidirectional(step, forward_params, backward_params, xs, h0):
+    """A forward and a backward run of a cell, side by side: ``[h→_t, h←_t]`` ``(T, 2 d_h)``,
+    where ``h←_t`` has read ``x_T … x_t``."""
+    forward = run(step, forward_params, xs, h0)
+    backward = run(step, backward_params, xs[::-1], h0)[::-1]
+    return jnp.concatenate([forward, backward], axis=-1)
+
+
+def generate(step, read, params, h, x, num_steps):
+    """Free-running generation: each output becomes the next input.
+
+    Arguments: ``step(params, h, x) -> h``; ``read(params, h) -> x_next`` (same shape as ``x``);
+    ``h`` the state after the prompt; ``x`` the first input to feed.
+    Returns: ``(num_steps, *x.shape)`` generated values.
+    """
+    def body(carry, _):
+        h, x = carry
+        h = step(params, h, x)
+        x = read(params, h)
+        return (h, x), x
+
+    _, generated = jax.lax.scan(body, (h, x), None, length=num_steps)
+    return generated
+
+
+def encode_decode(encoder_step, decoder_step, read, params, xs, h0, x_start, num_steps):
+    """Encoder–decoder: the encoder's last state starts a decoder that generates ``num_steps``
+    outputs, feeding each back in. ``params`` ``{"encoder", "decoder"}``."""
+    summary = run(encoder_step, params["encoder"], xs, h0)[-1]
+    return generate(decoder_step, read, params["decoder"], summary, x_start, num_steps)
+
+
+# ---------------------------------------------------------------- leaky units and echo-state networks (Jaeger, 2001)
+
+def reservoir_init(key, d_x, d_h, spectral_radius=0.9, input_scale=1.0):
+    """A fixed random reservoir: ``{"W_in": (d_h, d_x), "W": (d_h, d_h)}`` with ``ρ(W)`` as given."""
+    k_in, k_w = jax.random.split(key)
+    W = jax.random.normal(k_w, (d_h, d_h)) / jnp.sqrt(d_h)
+    W = W * spectral_radius / jnp.max(jnp.abs(jnp.linalg.eigvals(jax.device_get(W))))
+    return {"W_in": input_scale * jax.random.uniform(k_in, (d_h, d_x), minval=-1, maxval=1), "W": W}
+
+
+def leaky_step(params, h, x, leak=0.3):
+    """A leaky unit: ``h ← (1 - α) h + α tanh(W_in x + W h)``; ``α = leak`` sets its time scale."""
+    return (1.0 - leak) * h + leak * jnp.tanh(params["W_in"] @ x + params["W"] @ h)
+
+
+def ridge_readout(states, targets, regularization=1e-4):
+    """The echo-state read-out, trained in closed form: ``V = Yᵀ H (Hᵀ H + λ I)⁻¹``.
+
+    Arguments: ``states`` ``(N, d_h)``; ``targets`` ``(N, d_y)``. Returns ``V`` ``(d_y, d_h + 1)``
+    acting on ``[1, h]``.
+    """
+    H = jnp.concatenate([jnp.ones((states.shape[0], 1), states.dtype), states], axis=1)
+    gram = H.T @ H + regularization * jnp.eye(H.shape[1], dtype=H.dtype)
+    return jnp.linalg.solve(gram, H.T @ targets).T
+
+
+# ---------------------------------------------------------------- Hopfield networks (Hopfield, 1982)
+
+def hopfield_store(patterns):
+    """Hebbian weights ``W = (1/N) Σ_p p pᵀ`` with a zero diagonal. ``patterns`` ``(P, N)`` of ±1."""
+    patterns = as_array(patterns, "patterns")
+    check_shapes([(patterns, ("P", "N"), "patterns")])
+    W = patterns.T @ patterns / patterns.shape[1]
+    return W - jnp.diag(jnp.diag(W))
+
+
+def hopfield_recall(W, state, num_steps):
+    """Synchronous updates ``s ← sign(W s)`` (ties keep their sign). Returns ``(num_steps + 1, N)``,
+    the state before and after every update."""
+    def body(s, _):
+        field = W @ s
+        s = jnp.where(field == 0, s, jnp.sign(field))
+        return s, s
+
+    _, history = jax.lax.scan(body, state, None, length=num_steps)
+    return jnp.concatenate([state[None, :], history])
