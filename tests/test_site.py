@@ -4,6 +4,7 @@ figures without a kernel, and the search works."""
 import functools
 import http.server
 import threading
+import urllib.request
 from urllib.parse import urlparse
 
 import pytest
@@ -78,6 +79,14 @@ def test_every_page_loads_offline_without_errors(built_site, site_url, browser):
             failures[name] = watch.problems
         page.close()
     assert not failures, failures
+
+
+def test_the_site_root_serves_a_favicon(site_url):
+    # Browsers request /favicon.ico for the index.html redirect, which has no favicon link;
+    # a 404 there is a console error on the first page a student opens.
+    with urllib.request.urlopen(f"{site_url}/favicon.ico") as response:
+        assert response.status == 200
+        assert response.read(4) == b"\x00\x00\x01\x00"  # the ICO signature
 
 
 def test_math_is_typeset(site_url, browser):
