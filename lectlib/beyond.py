@@ -45,6 +45,74 @@ def mingru_step(params, h, x):
     return (1.0 - z) * h + z * (params["W_h"] @ x + params["b_h"])
 
 
+# ---------------------------------------------------------------- the linear recurrent unit (Orvieto et al., 2023)
+
+def lru_init(key, d_x, d_h, d_y, r_min=0.4, r_max=0.99, max_phase=jnp.pi):
+    """An LRU with eigenvalues spread uniformly over the ring ``r_min ≤ |λ| ≤ r_max`` with
+    phases in ``[0, max_phase]``, stored as the paper stores them (log-log magnitude, log phase).
+
+    Returns ``{"nu_log", "theta_log", "gamma_log": (d_h,), "B_re", "B_im": (d_h, d_x),
+    "C_re", "C_im": (d_y, d_h), "D": (d_y, d_x)}``.
+    """
+    if not 0.0 <= r_min < r_max < 1.0:
+        raise ValueError(f"need 0 <= r_min < r_max < 1 so the memory forgets, received r_min={r_min}, r_max={r_max}")
+    k_u1, k_u2, k_b_re, k_b_im, k_c_re, k_c_im, k_d = jax.random.split(key, 7)
+    u1 = jax.random.uniform(k_u1, (d_h,))
+    u2 = jax.random.uniform(k_u2, (d_h,))
+    magnitude_squared = u1 * (r_max**2 - r_min**2) + r_min**2
+    nu_log = jnp.log(-0.5 * jnp.log(magnitude_squared))
+    theta_log = jnp.log(max_phase * u2 + 1e-6)
+    b_scale = 1.0 / jnp.sqrt(2.0 * d_x)
+    c_scale = 1.0 / jnp.sqrt(d_h)
+    return {"nu_log": nu_log, "theta_log": theta_log,
+            "gamma_log": 0.5 * jnp.log(1.0 - magnitude_squared),
+            "B_re": b_scale * jax.random.normal(k_b_re, (d_h, d_x)),
+            "B_im": b_scale * jax.random.normal(k_b_im, (d_h, d_x)),
+            "C_re": c_scale * jax.random.normal(k_c_re, (d_y, d_h)),
+            "C_im": c_scale * jax.random.normal(k_c_im, (d_y, d_h)),
+            "D": jax.random.normal(k_d, (d_y, d_x)) / jnp.sqrt(d_x)}
+
+
+def lru_eigenvalues(params):
+    """The diagonal of the LRU's recurrence, ``λ = exp(−exp(ν) + i exp(θ))`` ``(d_h,)`` complex.
+
+    ``|λ| = exp(−exp(ν)) < 1`` for every real ``ν``: however training moves ``ν``, the memory
+    stays stable, the chapter 3 condition ``|γ| < 1`` built into the parametrization."""
+    return jnp.exp(-jnp.exp(params["nu_log"]) + 1j * jnp.exp(params["theta_log"]))
+
+
+def lru_coefficients(params, xs):
+    """The LRU as a linear recurrence ``h_t = λ ⊙ h_{t-1} + b_t`` with ``b_t = e^{γ_log} ⊙ (B x_t)``;
+    the normalization ``e^{γ_log} = √(1 − |λ|²)`` at initialization keeps ``E|h|²`` near ``E|Bx|²``
+    for white-noise inputs however close ``|λ|`` is to 1.
+
+    Arguments: ``xs`` ``(T, d_x)``. Returns ``a``, ``b``: ``(T, d_h)`` complex (``a`` is ``λ`` on every step).
+    """
+    xs = as_array(xs, "xs")
+    check_inexact(xs, "xs")
+    check_shapes([(xs, ("T", params["B_re"].shape[1]), "xs")])
+    B = params["B_re"] + 1j * params["B_im"]
+    b = jnp.exp(params["gamma_log"])[None, :] * (xs @ B.T)
+    a = jnp.broadcast_to(lru_eigenvalues(params)[None, :], b.shape)
+    return a, b
+
+
+def lru_states(params, xs, h0=None, method="associative"):
+    """All complex states of the LRU, ``(T, d_h)``, by ``lectlib.linear_recurrence`` (any method)."""
+    a, b = lru_coefficients(params, xs)
+    return linear_recurrence(a, b, h0, method=method)
+
+
+def lru(params, xs, method="associative"):
+    """The LRU's outputs ``y_t = Re(C h_t) + D x_t``, ``(T, d_y)`` real, from ``h_0 = 0``.
+
+    Arguments: ``xs`` ``(T, d_x)``; ``method`` as in ``lectlib.linear_recurrence``.
+    """
+    states = lru_states(params, xs, method=method)
+    C = params["C_re"] + 1j * params["C_im"]
+    return jnp.real(states @ C.T) + xs @ params["D"].T
+
+
 # ---------------------------------------------------------------- bidirectional, encoder-decoder, generation
 
 def bidirectional(step, forward_params, backward_params, xs, h0):

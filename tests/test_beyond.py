@@ -71,3 +71,68 @@ def test_hopfield_recalls_a_stored_pattern_from_a_corrupted_one():
     history = beyond.hopfield_recall(W, corrupted, 5)
     np.testing.assert_array_equal(history[-1], patterns[0])
     np.testing.assert_array_equal(history[0], corrupted)
+
+
+def lru_by_hand(params, xs):
+    """The LRU's definition in numpy complex128, one step at a time."""
+    p = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    lam = np.exp(-np.exp(p["nu_log"]) + 1j * np.exp(p["theta_log"]))
+    B, C = p["B_re"] + 1j * p["B_im"], p["C_re"] + 1j * p["C_im"]
+    h, hs, ys = np.zeros(len(lam), complex), [], []
+    for x in np.asarray(xs, np.float64):
+        h = lam * h + np.exp(p["gamma_log"]) * (B @ x)
+        hs.append(h)
+        ys.append(np.real(C @ h) + p["D"] @ x)
+    return np.stack(hs), np.stack(ys)
+
+
+@pytest.mark.parametrize("method", ["loop", "scan", "associative"])
+def test_lru_matches_its_definition_by_every_method(method):
+    params = beyond.lru_init(jax.random.key(5), d_x=2, d_h=6, d_y=3)
+    xs = jax.random.normal(jax.random.key(6), (23, 2))
+    states, outputs = lru_by_hand(params, xs)
+    np.testing.assert_allclose(beyond.lru_states(params, xs, method=method), states, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(beyond.lru(params, xs, method=method), outputs, rtol=1e-4, atol=1e-5)
+
+
+def test_lru_eigenvalues_start_on_the_ring_and_stay_stable():
+    params = beyond.lru_init(jax.random.key(7), d_x=1, d_h=500, d_y=1, r_min=0.5, r_max=0.9, max_phase=1.0)
+    lam = np.asarray(beyond.lru_eigenvalues(params))
+    assert np.all(np.abs(lam) >= 0.5 - 1e-5) and np.all(np.abs(lam) <= 0.9 + 1e-5)
+    assert np.all(np.angle(lam) >= 0) and np.all(np.angle(lam) <= 1.0 + 1e-5)
+    # Wherever training moves nu_log, |λ| stays below 1 (in float32 down to nu_log ≈ -16).
+    moved = dict(params, nu_log=jnp.linspace(-8.0, 5.0, 500))
+    assert np.all(np.abs(np.asarray(beyond.lru_eigenvalues(moved))) < 1.0)
+    with pytest.raises(ValueError, match="r_min"):
+        beyond.lru_init(jax.random.key(7), 1, 4, 1, r_min=0.5, r_max=1.0)
+
+
+def test_lru_normalization_keeps_the_state_scale_near_the_input_scale():
+    # With white-noise inputs E|h|² = γ² E|Bx|² / (1 − |λ|²) = E|Bx|² when γ² = 1 − |λ|².
+    params = beyond.lru_init(jax.random.key(8), d_x=1, d_h=4, d_y=1, r_min=0.98, r_max=0.99)
+    xs = jax.random.normal(jax.random.key(9), (20_000, 1))
+    states = np.asarray(beyond.lru_states(params, xs, method="scan"))[2_000:]
+    input_power = np.abs(np.asarray(params["B_re"] + 1j * params["B_im"])[:, 0]) ** 2
+    np.testing.assert_allclose(np.mean(np.abs(states) ** 2, axis=0), input_power, rtol=0.25)
+    unnormalized = dict(params, gamma_log=jnp.zeros(4))
+    blown_up = np.asarray(beyond.lru_states(unnormalized, xs, method="scan"))[2_000:]
+    assert np.all(np.mean(np.abs(blown_up) ** 2, axis=0) > 20 * input_power)
+
+
+def test_lru_trains_through_jit_grad_and_vmap():
+    params = beyond.lru_init(jax.random.key(10), d_x=1, d_h=4, d_y=1)
+    xs = jax.random.normal(jax.random.key(11), (8, 1))
+
+    def loss(params, xs):
+        return jnp.sum(beyond.lru(params, xs) ** 2)
+
+    grads = jax.jit(jax.grad(loss))(params, xs)
+    assert set(grads) == set(params)
+    assert all(np.all(np.isfinite(g)) and g.dtype == jnp.float32 for g in grads.values())
+    # the gradient of the associative form equals that of the plain loop
+    loop_grads = jax.grad(lambda p: jnp.sum(beyond.lru(p, xs, method="loop") ** 2))(params)
+    for name in params:
+        np.testing.assert_allclose(grads[name], loop_grads[name], rtol=1e-3, atol=1e-5)
+    assert jax.vmap(loss, in_axes=(None, 0))(params, jnp.stack([xs, 2 * xs])).shape == (2,)
+    with pytest.raises(ValueError, match=r"xs must have shape \(T, 1\)"):
+        beyond.lru(params, jnp.ones((8, 3)))
