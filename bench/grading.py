@@ -21,7 +21,6 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
 from report import write_results  # noqa: E402  (bench/ is on sys.path when run as a script)

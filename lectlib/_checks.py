@@ -33,6 +33,12 @@ def check_integer(array, name):
         raise ValueError(f"{name} must hold integers, received dtype {array.dtype}")
 
 
+def check_positive_int(value, name):
+    """Raises ValueError unless ``value`` is a Python int ≥ 1 (a size, a length, a count)."""
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, received {value!r}")
+
+
 def check_shape(array, expected, name):
     """Checks ``array.shape`` against ``expected``, a tuple of ints, None (any size) or
     str (a named size that must agree everywhere it appears). Returns the sizes bound
@@ -82,3 +88,14 @@ def _describe(expected, bound):
         else:
             parts.append(str(want))
     return "(" + ", ".join(parts) + (",)" if len(parts) == 1 else ")")
+
+
+def as_sequence(xs, d_x="d_x", name="xs"):
+    """Returns ``xs`` as a floating-point JAX array of shape ``(T, d_x)``, or raises ValueError.
+
+    ``d_x``: the input size the caller's parameters expect (an int), or a name for any size.
+    """
+    xs = as_array(xs, name)
+    check_inexact(xs, name)
+    check_shapes([(xs, ("T", d_x), name)])
+    return xs

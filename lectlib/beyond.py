@@ -4,7 +4,7 @@ Hopfield networks. Small and runnable, one function per formula."""
 import jax
 import jax.numpy as jnp
 
-from lectlib._checks import as_array, check_inexact, check_shapes
+from lectlib._checks import as_array, as_sequence, check_shapes
 from lectlib.scans import linear_recurrence, run
 
 
@@ -25,9 +25,7 @@ def mingru_coefficients(params, xs):
 
     Arguments: ``xs`` ``(T, d_x)``. Returns ``a``, ``b``: ``(T, d_h)``.
     """
-    xs = as_array(xs, "xs")
-    check_inexact(xs, "xs")
-    check_shapes([(xs, ("T", params["W_z"].shape[1]), "xs")])
+    xs = as_sequence(xs, params["W_z"].shape[1])
     z = jax.nn.sigmoid(xs @ params["W_z"].T + params["b_z"][None, :])
     candidate = xs @ params["W_h"].T + params["b_h"][None, :]
     return 1.0 - z, z * candidate
@@ -88,9 +86,7 @@ def lru_coefficients(params, xs):
 
     Arguments: ``xs`` ``(T, d_x)``. Returns ``a``, ``b``: ``(T, d_h)`` complex (``a`` is ``λ`` on every step).
     """
-    xs = as_array(xs, "xs")
-    check_inexact(xs, "xs")
-    check_shapes([(xs, ("T", params["B_re"].shape[1]), "xs")])
+    xs = as_sequence(xs, params["B_re"].shape[1])
     B = params["B_re"] + 1j * params["B_im"]
     b = jnp.exp(params["gamma_log"])[None, :] * (xs @ B.T)
     a = jnp.broadcast_to(lru_eigenvalues(params)[None, :], b.shape)

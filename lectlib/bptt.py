@@ -17,7 +17,7 @@ Notation of Goodfellow et al., *Deep Learning*, ch. 10.2.2::
 import jax
 import jax.numpy as jnp
 
-from lectlib._checks import as_array, check_inexact, check_integer, check_shapes
+from lectlib._checks import as_array, check_inexact, check_integer, check_positive_int, check_shapes
 
 LOSSES = ("mse", "xent")
 PARAM_SHAPES = {"U": ("d_h", "d_x"), "W": ("d_h", "d_h"), "b": ("d_h",), "V": ("d_y", "d_h"), "c": ("d_y",)}
@@ -160,8 +160,7 @@ def truncated_bptt(loss_fn, params, xs, ys, h0, k):
     Returns:
         ``(L, grads)``: the sum of the chunk losses and of their gradients.
     """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k (the chunk length) must be a positive int, received {k!r}")
+    check_positive_int(k, "k (the chunk length)")
     xs = as_array(xs, "xs")
     ys = as_array(ys, "ys")
     if xs.ndim == 0 or ys.ndim == 0 or xs.shape[0] != ys.shape[0]:

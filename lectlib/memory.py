@@ -7,7 +7,7 @@ image at a time, keeping only the running state ``h``: that is a linear recurren
 """
 import jax.numpy as jnp
 
-from lectlib._checks import as_array, check_inexact, check_shape, check_shapes
+from lectlib._checks import as_array, as_sequence, check_inexact, check_positive_int, check_shape, check_shapes
 from lectlib.scans import linear_recurrence
 
 
@@ -33,8 +33,7 @@ def forgetting_weights(num_items, gamma):
     Arguments: ``num_items`` ``T`` (int ≥ 1); ``gamma`` a number.
     Returns: ``(T,)``, the newest item (weight 1) last.
     """
-    if not isinstance(num_items, int) or num_items < 1:
-        raise ValueError(f"num_items must be a positive int, received {num_items!r}")
+    check_positive_int(num_items, "num_items")
     gamma = _check_gamma(gamma)
     if gamma.ndim != 0:
         raise ValueError(f"gamma must be a number here, received shape {gamma.shape}")
@@ -92,8 +91,7 @@ def decay_matrix(num_steps, gamma):
 
     ``M @ b`` is every state of ``h_t = γ h_{t-1} + b_t`` at once: the unrolled recurrence.
     """
-    if not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive int, received {num_steps!r}")
+    check_positive_int(num_steps, "num_steps")
     gamma = _check_gamma(gamma)
     if gamma.ndim != 0:
         raise ValueError(f"gamma must be a number here, received shape {gamma.shape}")
@@ -103,9 +101,7 @@ def decay_matrix(num_steps, gamma):
 
 def with_bias(xs):
     """``x̄ = [1, x]`` for every step. ``xs``: ``(T, d_x)``. Returns ``(T, d_x + 1)``."""
-    xs = as_array(xs, "xs")
-    check_inexact(xs, "xs")
-    check_shape(xs, ("T", "d_x"), "xs")
+    xs = as_sequence(xs)
     return jnp.concatenate([jnp.ones((xs.shape[0], 1), xs.dtype), xs], axis=1)
 
 

@@ -11,10 +11,7 @@ the work (time on one processor).
   work under 2T — the form ``jax.lax.associative_scan`` follows.
 """
 
-
-def _check_length(num_steps):
-    if not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"the sequence length must be a positive int, received {num_steps!r}")
+from lectlib._checks import check_positive_int
 
 
 def hillis_steele_levels(num_steps):
@@ -24,7 +21,7 @@ def hillis_steele_levels(num_steps):
     Returns: a list of levels, each a list of ``(source, target)`` index pairs meaning
     ``x[target] ← x[source] ∘ x[target]`` (source is earlier in the sequence).
     """
-    _check_length(num_steps)
+    check_positive_int(num_steps, "the sequence length")
     levels, offset = [], 1
     while offset < num_steps:
         levels.append([(i - offset, i) for i in range(offset, num_steps)])
@@ -37,7 +34,7 @@ def blelloch_levels(num_steps):
 
     Returns: a list of levels of ``(source, target)`` pairs, as in ``hillis_steele_levels``.
     """
-    _check_length(num_steps)
+    check_positive_int(num_steps, "the sequence length")
     levels, stride = [], 1
     while stride < num_steps:
         level = [(i - stride, i) for i in range(2 * stride - 1, num_steps, 2 * stride)]

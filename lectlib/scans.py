@@ -7,7 +7,7 @@
 import jax
 import jax.numpy as jnp
 
-from lectlib._checks import as_array, check_inexact, check_shapes
+from lectlib._checks import as_array, as_sequence, check_inexact, check_shapes
 
 METHODS = ("loop", "scan", "associative")
 
@@ -140,9 +140,7 @@ def run(step, params, xs, h0):
     Returns:
         All states stacked on axis 0: ``(T, d_h)``, or a tuple ``(hs, cs)`` for the LSTM.
     """
-    xs = as_array(xs, "xs")
-    check_inexact(xs, "xs")
-    check_shapes([(xs, ("T", "d_x"), "xs")])
+    xs = as_sequence(xs)
 
     def body(h, x):
         h = step(params, h, x)

@@ -9,7 +9,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from lectlib._checks import as_array, check_inexact, check_integer, check_shape
+from lectlib._checks import as_array, check_inexact, check_integer, check_positive_int, check_shape
 from lectlib.data import as_key
 
 
@@ -52,8 +52,7 @@ def receptive_field(num_layers, kernel_size, dilation=1):
     """How many input steps one output of ``num_layers`` stacked convolutions sees:
     ``1 + num_layers · (kernel_size - 1) · dilation``."""
     for name, value in (("num_layers", num_layers), ("kernel_size", kernel_size), ("dilation", dilation)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, received {value!r}")
+        check_positive_int(value, name)
     return 1 + num_layers * (kernel_size - 1) * dilation
 
 
@@ -80,8 +79,7 @@ def last_window_parity(bits, window):
     bits = as_array(bits, "bits")
     check_integer(bits, "bits")
     check_shape(bits, ("n", "T"), "bits")
-    if not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a positive int, received {window!r}")
+    check_positive_int(window, "window")
     return (jnp.sum(bits[:, -window:], axis=1) % 2).astype(jnp.int32)
 
 
@@ -93,10 +91,8 @@ def windowed_parity_accuracy(key, window, lengths, n=2000):
     Returns: ``(len(lengths),)`` accuracies: 1 when ``T ≤ window``, chance (≈ 0.5) beyond.
     """
     for length in lengths:
-        if not isinstance(length, int) or length < 1:
-            raise ValueError(f"every length must be a positive int, received {length!r}")
-    if not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a positive int, received {window!r}")
+        check_positive_int(length, "every length")
+    check_positive_int(window, "window")
     keys = jax.random.split(as_key(key), len(lengths))
     return _padded_parity_accuracy(keys, jnp.asarray(lengths), window, n, max(lengths))
 
@@ -125,8 +121,7 @@ def fit_to_length(sequence, length, pad_value=0.0):
     sequence = as_array(sequence, "sequence")
     if sequence.ndim < 1:
         raise ValueError(f"sequence must have shape (T, ...), received shape {sequence.shape}")
-    if not isinstance(length, int) or length < 1:
-        raise ValueError(f"length must be a positive int, received {length!r}")
+    check_positive_int(length, "length")
     T = sequence.shape[0]
     if T >= length:
         return sequence[:length], T - length

@@ -12,8 +12,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lectlib.bptt import clip_by_global_norm
-
 
 def sgd_update(params, grads, learning_rate):
     """``θ ← θ − η g`` for every array of the pytrees ``params`` and ``grads``."""

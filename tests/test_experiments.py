@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lectlib import data, experiments
-from lectlib.cells import elman, lstm
+from lectlib.cells import lstm
 
 
 @pytest.mark.parametrize("cell", sorted(experiments.CELLS))

@@ -1,7 +1,6 @@
 """Losses against direct numpy computations; masked losses against unpadded ones."""
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

@@ -3,7 +3,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import lectlib
 from lectlib import data, readout
 from lectlib.cells import linear_memory
 

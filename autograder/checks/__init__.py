@@ -13,7 +13,7 @@ pass. Partial credit comes from the several functions of an assignment.
 """
 import dataclasses
 import importlib
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

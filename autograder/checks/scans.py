@@ -1,5 +1,4 @@
 """Checks of the homework "scans": a scan loop, the linear memory, outputs, the associative scan."""
-import jax
 import jax.numpy as jnp
 import numpy as np
 

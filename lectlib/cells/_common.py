@@ -2,7 +2,7 @@
 import jax
 import jax.numpy as jnp
 
-from lectlib._checks import as_array, check_inexact, check_shapes
+from lectlib._checks import as_array, check_inexact, check_positive_int, check_shapes
 
 
 def with_bias(x):
@@ -28,5 +28,4 @@ def check_step_inputs(h, x, d_h, d_x, cell):
 
 def check_sizes(d_x, d_h):
     for name, size in (("d_x", d_x), ("d_h", d_h)):
-        if not isinstance(size, int) or size < 1:
-            raise ValueError(f"{name} must be a positive int, received {size!r}")
+        check_positive_int(size, name)

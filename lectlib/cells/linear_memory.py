@@ -3,7 +3,6 @@
 Unrolled from ``h_0 = 0`` it is the composite memory ``h_T = Σ_i γ^{T-i} θᵀx̄_i``.
 """
 import jax
-import jax.numpy as jnp
 
 from lectlib.cells._common import check_sizes, check_step_inputs, glorot, with_bias
 

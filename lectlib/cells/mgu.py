@@ -11,7 +11,6 @@ negative, and its gate weighs the other way round, ``h ← (1 − f) ⊙ h + f �
 family: one gate that both forgets and writes.
 """
 import jax
-import jax.numpy as jnp
 
 from lectlib.cells._common import check_sizes, check_step_inputs, glorot, with_bias
 
