@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from lectlib._checks import as_array, as_sequence, check_shapes
+from lectlib.gradients import recurrent_matrix
 from lectlib.scans import linear_recurrence, run
 
 
@@ -148,9 +149,8 @@ def encode_decode(encoder_step, decoder_step, read, params, xs, h0, x_start, num
 def reservoir_init(key, d_x, d_h, spectral_radius=0.9, input_scale=1.0):
     """A fixed random reservoir: ``{"W_in": (d_h, d_x), "W": (d_h, d_h)}`` with ``ρ(W)`` as given."""
     k_in, k_w = jax.random.split(key)
-    W = jax.random.normal(k_w, (d_h, d_h)) / jnp.sqrt(d_h)
-    W = W * spectral_radius / jnp.max(jnp.abs(jnp.linalg.eigvals(jax.device_get(W))))
-    return {"W_in": input_scale * jax.random.uniform(k_in, (d_h, d_x), minval=-1, maxval=1), "W": W}
+    return {"W_in": input_scale * jax.random.uniform(k_in, (d_h, d_x), minval=-1, maxval=1),
+            "W": recurrent_matrix(k_w, d_h, spectral_radius)}
 
 
 def leaky_step(params, h, x, leak=0.3):

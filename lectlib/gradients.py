@@ -79,15 +79,21 @@ def first_input_task(key, n, T, noise=0.1):
     return xs, ys
 
 
+def _batch_mean_gradients(per_sequence, xs, ys):
+    """Runs ``per_sequence(x, y) -> (loss, grads)`` over the batch ``xs``, ``ys`` ``(n, T, ·)``.
+    Returns the mean loss and the mean of every gradient."""
+    losses, grads = jax.vmap(per_sequence)(xs, ys)
+    return jnp.mean(losses), jax.tree_util.tree_map(lambda g: jnp.mean(g, axis=0), grads)
+
+
 @functools.partial(jax.jit, static_argnames=("k",))
 def truncated_gradient_step(params, xs, ys, k, learning_rate):
     """One update with gradients from truncated BPTT (chunks of ``k`` steps), averaged over
     the batch ``xs``, ``ys`` ``(n, T, ·)``. Returns ``(params, mean loss)``."""
     h0 = jnp.zeros(params["W"].shape[0])
     loss_fn = functools.partial(bptt.elman_loss, loss="mse")
-    losses, grads = jax.vmap(lambda x, y: bptt.truncated_bptt(loss_fn, params, x, y, h0, k))(xs, ys)
-    grads = jax.tree_util.tree_map(lambda g: jnp.mean(g, axis=0), grads)
-    return sgd_update(params, grads, learning_rate), jnp.mean(losses)
+    loss, grads = _batch_mean_gradients(lambda x, y: bptt.truncated_bptt(loss_fn, params, x, y, h0, k), xs, ys)
+    return sgd_update(params, grads, learning_rate), loss
 
 
 def train_truncated(params, xs, ys, k, steps, learning_rate):
@@ -104,9 +110,8 @@ def elman_gradient_step(params, xs, ys, learning_rate, clip=None):
     """One full-BPTT update of an Elman network on a batch (mean square loss over steps),
     optionally clipped to global norm ``clip``. Returns ``(params, mean loss, gradient norm)``."""
     h0 = jnp.zeros(params["W"].shape[0])
-    losses, grads = jax.vmap(lambda x, y: bptt.elman_grads(params, x, y, h0))(xs, ys)
-    grads = jax.tree_util.tree_map(lambda g: jnp.mean(g, axis=0), grads)
+    loss, grads = _batch_mean_gradients(lambda x, y: bptt.elman_grads(params, x, y, h0), xs, ys)
     norm = bptt.global_norm(grads)
     if clip is not None:
         grads = bptt.clip_by_global_norm(grads, clip)
-    return sgd_update(params, grads, learning_rate), jnp.mean(losses), norm
+    return sgd_update(params, grads, learning_rate), loss, norm
