@@ -38,6 +38,15 @@ def test_training_reduces_the_loss_and_stops_at_the_target():
     assert result.reached_target and float(result.losses[-1]) < float(result.losses[0])
 
 
+def test_within_tolerance_accuracy_counts_last_outputs_near_their_targets():
+    params = experiments.init(jax.random.key(5), "elman", 1, 3, 1)
+    xs = jax.random.normal(jax.random.key(6), (4, 7, 1))
+    last = np.asarray(experiments.batch_outputs("elman", params, xs)[:, -1, 0])
+    targets = last + np.array([0.0, 0.05, -0.2, 0.5])           # two near, two far
+    assert experiments.within_tolerance_accuracy("elman", params, xs, targets) == 0.5
+    assert experiments.within_tolerance_accuracy("elman", params, xs, targets, tolerance=0.3) == 0.75
+
+
 def test_unknown_cells_and_losses_are_named():
     with pytest.raises(ValueError, match="cell must be one of"):
         experiments.init(jax.random.key(0), "transformer", 1, 2, 1)
