@@ -12,11 +12,11 @@ from lectlib.scans import linear_recurrence, run
 # ---------------------------------------------------------------- minGRU (Feng et al., 2024)
 
 def mingru_init(key, d_x, d_h):
-    """``{"W_z": (d_h, d_x), "b_z": (d_h,), "W_h": (d_h, d_x), "b_h": (d_h,)}``."""
+    """``{"U_z": (d_h, d_x), "b_z": (d_h,), "U_h": (d_h, d_x), "b_h": (d_h,)}``."""
     k_z, k_h = jax.random.split(key)
     scale = 1.0 / jnp.sqrt(d_x)
-    return {"W_z": scale * jax.random.normal(k_z, (d_h, d_x)), "b_z": jnp.zeros((d_h,)),
-            "W_h": scale * jax.random.normal(k_h, (d_h, d_x)), "b_h": jnp.zeros((d_h,))}
+    return {"U_z": scale * jax.random.normal(k_z, (d_h, d_x)), "b_z": jnp.zeros((d_h,)),
+            "U_h": scale * jax.random.normal(k_h, (d_h, d_x)), "b_h": jnp.zeros((d_h,))}
 
 
 def mingru_coefficients(params, xs):
@@ -26,9 +26,9 @@ def mingru_coefficients(params, xs):
 
     Arguments: ``xs`` ``(T, d_x)``. Returns ``a``, ``b``: ``(T, d_h)``.
     """
-    xs = as_sequence(xs, params["W_z"].shape[1])
-    z = jax.nn.sigmoid(xs @ params["W_z"].T + params["b_z"][None, :])
-    candidate = xs @ params["W_h"].T + params["b_h"][None, :]
+    xs = as_sequence(xs, params["U_z"].shape[1])
+    z = jax.nn.sigmoid(xs @ params["U_z"].T + params["b_z"][None, :])
+    candidate = xs @ params["U_h"].T + params["b_h"][None, :]
     return 1.0 - z, z * candidate
 
 
@@ -40,8 +40,8 @@ def mingru(params, xs, h0=None, method="associative"):
 
 def mingru_step(params, h, x):
     """One step of the same recurrence, for generation: ``h ← (1 - z) ⊙ h + z ⊙ h̃``."""
-    z = jax.nn.sigmoid(params["W_z"] @ x + params["b_z"])
-    return (1.0 - z) * h + z * (params["W_h"] @ x + params["b_h"])
+    z = jax.nn.sigmoid(params["U_z"] @ x + params["b_z"])
+    return (1.0 - z) * h + z * (params["U_h"] @ x + params["b_h"])
 
 
 # ---------------------------------------------------------------- the linear recurrent unit (Orvieto et al., 2023)
@@ -147,15 +147,15 @@ def encode_decode(encoder_step, decoder_step, read, params, xs, h0, x_start, num
 # ---------------------------------------------------------------- leaky units and echo-state networks (Jaeger, 2001)
 
 def reservoir_init(key, d_x, d_h, spectral_radius=0.9, input_scale=1.0):
-    """A fixed random reservoir: ``{"W_in": (d_h, d_x), "W": (d_h, d_h)}`` with ``ρ(W)`` as given."""
+    """A fixed random reservoir: ``{"U": (d_h, d_x), "W": (d_h, d_h)}`` with ``ρ(W)`` as given."""
     k_in, k_w = jax.random.split(key)
-    return {"W_in": input_scale * jax.random.uniform(k_in, (d_h, d_x), minval=-1, maxval=1),
+    return {"U": input_scale * jax.random.uniform(k_in, (d_h, d_x), minval=-1, maxval=1),
             "W": recurrent_matrix(k_w, d_h, spectral_radius)}
 
 
 def leaky_step(params, h, x, leak=0.3):
-    """A leaky unit: ``h ← (1 - α) h + α tanh(W_in x + W h)``; ``α = leak`` sets its time scale."""
-    return (1.0 - leak) * h + leak * jnp.tanh(params["W_in"] @ x + params["W"] @ h)
+    """A leaky unit: ``h ← (1 - α) h + α tanh(U x + W h)``; ``α = leak`` sets its time scale."""
+    return (1.0 - leak) * h + leak * jnp.tanh(params["U"] @ x + params["W"] @ h)
 
 
 def ridge_readout(states, targets, regularization=1e-4):

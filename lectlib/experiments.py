@@ -38,11 +38,8 @@ def init(key, cell, d_x, d_h, d_y):
 def states(cell, params, xs):
     """All hidden states ``(T, d_h)`` of the model on one sequence ``xs`` ``(T, d_x)``."""
     module = _cell(cell)
-    d_h = params["V"].shape[1]
-    if cell == "lstm":
-        hs, _ = run(module.step, params["cell"], xs, lstm.init_state(d_h, xs.dtype))
-        return hs
-    return run(module.step, params["cell"], xs, jnp.zeros(d_h, xs.dtype))
+    carry = run(module.step, params["cell"], xs, module.init_state(params["V"].shape[1], xs.dtype))
+    return carry[0] if cell == "lstm" else carry
 
 
 def outputs(cell, params, xs):

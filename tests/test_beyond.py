@@ -14,8 +14,8 @@ def test_mingru_is_the_same_by_loop_scan_and_associative_scan():
     xs = jax.random.normal(jax.random.key(1), (17, 3))
     h, expected = jnp.zeros(5), []
     for x in xs:
-        z = jax.nn.sigmoid(params["W_z"] @ x + params["b_z"])
-        h = (1 - z) * h + z * (params["W_h"] @ x + params["b_h"])
+        z = jax.nn.sigmoid(params["U_z"] @ x + params["b_z"])
+        h = (1 - z) * h + z * (params["U_h"] @ x + params["b_h"])
         expected.append(h)
     np.testing.assert_allclose(lectlib.run(beyond.mingru_step, params, xs, jnp.zeros(5)), np.stack(expected),
                                rtol=1e-5, atol=1e-6)

@@ -26,6 +26,12 @@ def check_step_inputs(h, x, d_h, d_x, cell):
     return h, x
 
 
+def zero_state(d_h, dtype=jnp.float32):
+    """The zero state ``(d_h,)`` every cell starts from (the cells' ``init_state``)."""
+    check_positive_int(d_h, "d_h")
+    return jnp.zeros((d_h,), dtype)
+
+
 def check_sizes(d_x, d_h):
     for name, size in (("d_x", d_x), ("d_h", d_h)):
         check_positive_int(size, name)

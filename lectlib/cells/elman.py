@@ -3,7 +3,7 @@ read out by ``o_t = V h_t + c``."""
 import jax
 import jax.numpy as jnp
 
-from lectlib.cells._common import check_sizes, check_step_inputs, glorot
+from lectlib.cells._common import check_sizes, check_step_inputs, glorot, zero_state
 
 
 def init(key, d_x, d_h, d_y=None):
@@ -23,11 +23,24 @@ def init(key, d_x, d_h, d_y=None):
     return params
 
 
-def step(params, h, x):
-    """One step. ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns ``tanh(U x + W h + b)``: ``(d_h,)``."""
+def init_state(d_h, dtype=jnp.float32):
+    """The zero state ``h_0``: ``(d_h,)``. Chapter 8; tests/test_cells.py::test_init_state_starts_every_cell."""
+    return zero_state(d_h, dtype)
+
+
+def pre_activation(params, h, x):
+    """``a = U x + W h + b``, what the nonlinearity of one step receives: the Elman equations
+    are written here once, and ``step``, ``lectlib.bptt`` and ``lectlib.gradients`` use them.
+    ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns ``(d_h,)``. Chapter 7;
+    tests/test_gradients.py::test_elman_pre_activation_and_step_by_hand."""
     d_h, d_x = params["U"].shape
     h, x = check_step_inputs(h, x, d_h, d_x, "elman")
-    return jnp.tanh(params["U"] @ x + params["W"] @ h + params["b"])
+    return params["U"] @ x + params["W"] @ h + params["b"]
+
+
+def step(params, h, x):
+    """One step. ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns ``tanh(U x + W h + b)``: ``(d_h,)``."""
+    return jnp.tanh(pre_activation(params, h, x))
 
 
 def output(params, h):

@@ -1,8 +1,9 @@
-"""Gated recurrent unit (Cho et al., 2014)::
+"""Gated recurrent unit (Cho et al., 2014), chapter 9, in the course's notation (``U``
+multiplies the input, ``W`` the previous state)::
 
-    z = σ(W_z x + U_z h + b_z)           update gate
-    r = σ(W_r x + U_r h + b_r)           reset gate
-    h̃ = tanh(W_h x + U_h (r ⊙ h) + b_h)  candidate
+    z = σ(U_z x + W_z h + b_z)           update gate
+    r = σ(U_r x + W_r h + b_r)           reset gate
+    h̃ = tanh(U_h x + W_h (r ⊙ h) + b_h)  candidate
     h ← z ⊙ h + (1 − z) ⊙ h̃
 
 Here ``z`` is the share of the old state that is kept (as in PyTorch and d2l); some
@@ -11,30 +12,43 @@ texts write ``h ← (1 − z) ⊙ h + z ⊙ h̃``, which only renames ``z`` to `
 import jax
 import jax.numpy as jnp
 
-from lectlib.cells._common import check_sizes, check_step_inputs, glorot
+from lectlib.cells._common import check_sizes, check_step_inputs, glorot, zero_state
+
+GATES = ("z", "r", "h")
 
 
 def init(key, d_x, d_h):
-    """Arguments: ``key`` a PRNG key, sizes ``d_x`` and ``d_h``.
+    """Chapter 9; tests/test_cells.py::test_init_shapes_and_determinism.
 
-    Returns: for ``k`` in z, r, h: ``W_k (d_h, d_x)``, ``U_k (d_h, d_h)``, ``b_k (d_h,)``.
+    Arguments: ``key`` a PRNG key, sizes ``d_x`` and ``d_h``.
+
+    Returns: for ``k`` in z, r, h: ``U_k (d_h, d_x)`` (input), ``W_k (d_h, d_h)``
+    (recurrent), ``b_k (d_h,)``.
     """
     check_sizes(d_x, d_h)
     params = {}
-    for gate, gate_key in zip("zrh", jax.random.split(key, 3)):
-        k_w, k_u = jax.random.split(gate_key)
-        params[f"W_{gate}"] = glorot(k_w, (d_h, d_x))
-        params[f"U_{gate}"] = glorot(k_u, (d_h, d_h))
+    for gate, gate_key in zip(GATES, jax.random.split(key, len(GATES))):
+        k_u, k_w = jax.random.split(gate_key)
+        params[f"U_{gate}"] = glorot(k_u, (d_h, d_x))
+        params[f"W_{gate}"] = glorot(k_w, (d_h, d_h))
         params[f"b_{gate}"] = jnp.zeros((d_h,))
     return params
 
 
+def init_state(d_h, dtype=jnp.float32):
+    """The zero state ``h_0``: ``(d_h,)``. Chapter 9; tests/test_cells.py::test_init_state_starts_every_cell."""
+    return zero_state(d_h, dtype)
+
+
 def step(params, h, x):
-    """One step. ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns the new ``h``: ``(d_h,)``."""
-    d_h, d_x = params["W_z"].shape
+    """One step of the equations above. Chapter 9; tests/test_cells.py::test_gru_step_by_hand.
+
+    Arguments: ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns the new ``h``: ``(d_h,)``.
+    """
+    d_h, d_x = params["U_z"].shape
     h, x = check_step_inputs(h, x, d_h, d_x, "gru")
     p = params
-    update = jax.nn.sigmoid(p["W_z"] @ x + p["U_z"] @ h + p["b_z"])
-    reset = jax.nn.sigmoid(p["W_r"] @ x + p["U_r"] @ h + p["b_r"])
-    candidate = jnp.tanh(p["W_h"] @ x + p["U_h"] @ (reset * h) + p["b_h"])
+    update = jax.nn.sigmoid(p["U_z"] @ x + p["W_z"] @ h + p["b_z"])
+    reset = jax.nn.sigmoid(p["U_r"] @ x + p["W_r"] @ h + p["b_r"])
+    candidate = jnp.tanh(p["U_h"] @ x + p["W_h"] @ (reset * h) + p["b_h"])
     return update * h + (1.0 - update) * candidate

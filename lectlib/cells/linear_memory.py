@@ -3,8 +3,9 @@
 Unrolled from ``h_0 = 0`` it is the composite memory ``h_T = Σ_i γ^{T-i} θᵀx̄_i``.
 """
 import jax
+import jax.numpy as jnp
 
-from lectlib.cells._common import check_sizes, check_step_inputs, glorot, with_bias
+from lectlib.cells._common import check_sizes, check_step_inputs, glorot, with_bias, zero_state
 
 
 def init(key, d_x, d_h):
@@ -18,6 +19,11 @@ def init(key, d_x, d_h):
         "gamma": jax.random.uniform(k_gamma, (d_h,), minval=0.8, maxval=0.99),
         "theta": glorot(k_theta, (d_x + 1, d_h)),
     }
+
+
+def init_state(d_h, dtype=jnp.float32):
+    """The zero state ``h_0``: ``(d_h,)``. Chapter 3; tests/test_cells.py::test_init_state_starts_every_cell."""
+    return zero_state(d_h, dtype)
 
 
 def step(params, h, x):

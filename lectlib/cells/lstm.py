@@ -1,9 +1,11 @@
-"""Long short-term memory (Hochreiter & Schmidhuber, 1997, with the forget gate of Gers et al., 2000)::
+"""Long short-term memory (Hochreiter & Schmidhuber, 1997, with the forget gate of Gers
+et al., 2000), chapter 9, in the course's notation (``U`` multiplies the input, ``W`` the
+previous output ``h``)::
 
-    f = σ(W_f x + U_f h + b_f)      forget gate
-    i = σ(W_i x + U_i h + b_i)      input gate
-    o = σ(W_o x + U_o h + b_o)      output gate
-    g = tanh(W_g x + U_g h + b_g)   candidate
+    f = σ(U_f x + W_f h + b_f)      forget gate
+    i = σ(U_i x + W_i h + b_i)      input gate
+    o = σ(U_o x + W_o h + b_o)      output gate
+    g = tanh(U_g x + W_g h + b_g)   candidate
     c ← f ⊙ c + i ⊙ g               the additive cell path
     h ← o ⊙ tanh(c)
 
@@ -12,35 +14,40 @@ The carry is the pair ``(h, c)``.
 import jax
 import jax.numpy as jnp
 
-from lectlib.cells._common import check_sizes, check_step_inputs, glorot
+from lectlib.cells._common import check_sizes, check_step_inputs, glorot, zero_state
 
 GATES = ("f", "i", "o", "g")
 
 
 def init(key, d_x, d_h):
-    """Arguments: ``key`` a PRNG key, sizes ``d_x`` and ``d_h``.
+    """Chapter 9; tests/test_cells.py::test_init_shapes_and_determinism.
 
-    Returns: for each gate ``k`` in f, i, o, g: ``W_k (d_h, d_x)``, ``U_k (d_h, d_h)``,
-    ``b_k (d_h,)``. The forget bias starts at +1 (Jozefowicz et al., 2015).
+    Arguments: ``key`` a PRNG key, sizes ``d_x`` and ``d_h``.
+
+    Returns: for each gate ``k`` in f, i, o, g: ``U_k (d_h, d_x)`` (input),
+    ``W_k (d_h, d_h)`` (recurrent), ``b_k (d_h,)``. The forget bias starts at +1
+    (Jozefowicz et al., 2015).
     """
     check_sizes(d_x, d_h)
     params = {}
     for gate, gate_key in zip(GATES, jax.random.split(key, len(GATES))):
-        k_w, k_u = jax.random.split(gate_key)
-        params[f"W_{gate}"] = glorot(k_w, (d_h, d_x))
-        params[f"U_{gate}"] = glorot(k_u, (d_h, d_h))
+        k_u, k_w = jax.random.split(gate_key)
+        params[f"U_{gate}"] = glorot(k_u, (d_h, d_x))
+        params[f"W_{gate}"] = glorot(k_w, (d_h, d_h))
         params[f"b_{gate}"] = jnp.full((d_h,), 1.0 if gate == "f" else 0.0)
     return params
 
 
 def init_state(d_h, dtype=jnp.float32):
-    """The zero carry ``(h, c)``, each ``(d_h,)``."""
-    return jnp.zeros((d_h,), dtype), jnp.zeros((d_h,), dtype)
+    """The zero carry ``(h_0, c_0)``, each ``(d_h,)``. Chapter 9;
+    tests/test_cells.py::test_init_state_starts_every_cell."""
+    return zero_state(d_h, dtype), zero_state(d_h, dtype)
 
 
 def gates(params, h, x):
-    """The four gate activations ``{"f", "i", "o", "g"}``, each ``(d_h,)``."""
-    pre = {k: params[f"W_{k}"] @ x + params[f"U_{k}"] @ h + params[f"b_{k}"] for k in GATES}
+    """The four gate activations ``{"f", "i", "o", "g"}``, each ``(d_h,)``, from ``h``
+    ``(d_h,)`` and ``x`` ``(d_x,)``. Chapter 9; tests/test_cells.py::test_lstm_step_by_hand."""
+    pre = {k: params[f"U_{k}"] @ x + params[f"W_{k}"] @ h + params[f"b_{k}"] for k in GATES}
     return {
         "f": jax.nn.sigmoid(pre["f"]),
         "i": jax.nn.sigmoid(pre["i"]),
@@ -50,12 +57,15 @@ def gates(params, h, x):
 
 
 def step(params, carry, x):
-    """One step. ``carry``: ``(h, c)``, each ``(d_h,)``; ``x``: ``(d_x,)``. Returns the new ``(h, c)``."""
+    """One step of the equations above. Chapter 9; tests/test_cells.py::test_lstm_step_by_hand.
+
+    Arguments: ``carry``: ``(h, c)``, each ``(d_h,)``; ``x``: ``(d_x,)``. Returns the new ``(h, c)``.
+    """
     if not isinstance(carry, (tuple, list)) or len(carry) != 2:
         raise ValueError("the LSTM carry must be a pair (h, c), each of shape (d_h,); "
                          f"received {type(carry).__name__}")
     h, c = carry
-    d_h, d_x = params["W_f"].shape
+    d_h, d_x = params["U_f"].shape
     h, x = check_step_inputs(h, x, d_h, d_x, "lstm")
     c, _ = check_step_inputs(c, x, d_h, d_x, "lstm cell state c")
     g = gates(params, h, x)
