@@ -22,7 +22,7 @@ def test_composite_is_the_weighted_average():
 
 
 @settings(max_examples=30, deadline=None)
-@given(T=st.integers(1, 12), gamma=st.floats(0.0, 1.0), seed=st.integers(0, 1000))
+@given(T=st.integers(1, 12), gamma=st.floats(0.01, 1.0), seed=st.integers(0, 1000))
 def test_running_sum_matches_the_weighted_sum_at_every_step(T, gamma, seed):
     items = np.random.default_rng(seed).normal(size=(T, 2, 3)).astype(np.float32)
     states = memory.running_sum(items, gamma)
@@ -56,7 +56,7 @@ def test_closed_form_equals_running_the_linear_memory(T, d_x, d_h, seed):
 
 def test_state_bound_is_the_geometric_series_and_is_reached():
     assert memory.state_bound(0.9, 2.0) == pytest.approx(20.0)
-    assert memory.state_bound(1.0, 1.0) == float("inf")
+    assert memory.state_bound(1.0, 1.0) == float("inf")   # gamma = 1: the plain running sum
     long_run = memory.running_sum(jnp.full((400, 1), 2.0), 0.9)
     assert float(long_run[-1, 0]) == pytest.approx(20.0, rel=1e-4)
 
@@ -68,3 +68,45 @@ def test_bad_inputs_name_what_was_expected():
         memory.forgetting_weights(0, 0.5)
     with pytest.raises(ValueError, match="T >= 1"):
         memory.running_mean(jnp.ones((0, 2)))
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, 1.01, 2.0])
+def test_gamma_outside_the_convention_is_refused(bad):
+    # 0 < gamma < 1 forgets, gamma = 1 is the plain running sum; nothing else is a forgetting factor.
+    for call in (lambda: memory.running_sum(jnp.ones((3, 1)), bad),
+                 lambda: memory.forgetting_weights(3, bad),
+                 lambda: memory.decay_matrix(3, bad),
+                 lambda: memory.state_bound(bad, 1.0),
+                 lambda: memory.linear_memory_closed_form({"gamma": jnp.array([bad]), "theta": jnp.ones((2, 1))},
+                                                          jnp.ones((3, 1)))):
+        with pytest.raises(ValueError, match="0 < gamma < 1"):
+            call()
+    with pytest.raises(ValueError, match="0 < gamma < 1"):
+        memory.check_forgetting_factor(jnp.array([0.5, bad]))
+
+
+def test_gamma_is_accepted_inside_the_convention_and_under_jit():
+    np.testing.assert_allclose(memory.running_sum(jnp.ones((3, 1)), 1.0)[:, 0], [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(memory.running_sum(jnp.ones((3, 1)), 0.5)[:, 0], [1.0, 1.5, 1.75])
+    traced = jax.jit(lambda g: memory.running_sum(jnp.ones((3, 1)), g))(jnp.float32(0.5))
+    np.testing.assert_allclose(traced[:, 0], [1.0, 1.5, 1.75])
+
+
+def test_sigmoid_parametrisation_round_trips_and_stays_below_one():
+    gammas = jnp.array([0.01, 0.3, 0.8, 0.99])
+    np.testing.assert_allclose(jax.nn.sigmoid(memory.gamma_logit(gammas)), gammas, rtol=1e-5)
+    theta = jnp.ones((2, 4))
+    params = memory.sigmoid_gamma({"gamma_logit": jnp.array([-12.0, -1.0, 3.0, 12.0]), "theta": theta})
+    assert set(params) == {"gamma", "theta"} and params["theta"] is theta
+    assert bool(jnp.all((params["gamma"] > 0) & (params["gamma"] < 1))), params["gamma"]
+    np.testing.assert_allclose(params["gamma"], 1 / (1 + np.exp(-np.array([-12.0, -1.0, 3.0, 12.0]))), rtol=1e-5)
+    # the gradient along the logit is the gradient along gamma times gamma (1 - gamma)
+    loss = lambda p: jnp.sum(p["gamma"] ** 2)
+    u = {"gamma_logit": jnp.array([0.4]), "theta": jnp.ones((2, 1))}
+    g = float(jax.nn.sigmoid(0.4))
+    np.testing.assert_allclose(jax.grad(lambda p: loss(memory.sigmoid_gamma(p)))(u)["gamma_logit"],
+                               [2 * g * g * (1 - g)], rtol=1e-5)
+    with pytest.raises(ValueError, match="no logit"):
+        memory.gamma_logit(1.0)
+    with pytest.raises(ValueError, match="gamma_logit"):
+        memory.sigmoid_gamma({"gamma": jnp.ones(1), "theta": theta})

@@ -1,0 +1,78 @@
+"""The curvature of a loss: its Hessian, and what it says about the step size (chapter 3).
+
+Near a minimum a loss is close to the quadratic ``½ δᵀ H δ``. Plain gradient descent with
+step ``η`` multiplies the error along an eigenvector of ``H`` with eigenvalue ``λ`` by
+``1 - ηλ`` at every step, so it converges only when ``η < 2 / λ_max``, and then the
+flattest direction shrinks by ``1 - ηλ_min`` per step: a large ratio ``λ_max / λ_min``
+(an ill-conditioned loss) makes gradient descent either unstable or slow.
+
+Every function takes ``loss(params) -> scalar`` (close over the data) and a parameter
+pytree; the Hessian is taken over all parameters flattened in
+``jax.flatten_util.ravel_pytree`` order.
+"""
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+
+def _scalar_loss(loss, params):
+    value = jax.eval_shape(loss, params)
+    if value.shape != ():
+        raise ValueError(f"loss(params) must return a scalar, it returns shape {value.shape}")
+
+
+def hessian(loss, params):
+    """The Hessian of ``loss`` at ``params``, over every parameter flattened.
+
+    Arguments: ``loss(params) -> scalar``; ``params`` a pytree of ``P`` numbers in all.
+    Returns: ``(P, P)``, symmetric, in ``jax.flatten_util.ravel_pytree(params)`` order.
+    Chapter 3 (exercise 3.3); tests/test_curvature.py::test_hessian_of_a_quadratic_is_its_matrix.
+    """
+    _scalar_loss(loss, params)
+    flat, unravel = ravel_pytree(params)
+    return jax.hessian(lambda f: loss(unravel(f)))(flat)
+
+
+def curvatures(loss, params):
+    """The eigenvalues of the Hessian, smallest first: the curvature along each principal
+    direction. Arguments as ``hessian``. Returns: ``(P,)``.
+
+    Chapter 3 (exercise 3.3); tests/test_curvature.py::test_curvatures_are_the_eigenvalues.
+    """
+    matrix = hessian(loss, params)
+    return jnp.linalg.eigvalsh(0.5 * (matrix + matrix.T))
+
+
+def curvature_along(loss, params, direction):
+    """The second derivative of ``loss`` along ``direction``: ``vᵀ H v / vᵀ v`` (a
+    Hessian-vector product, no full Hessian).
+
+    Arguments: ``loss``, ``params`` as ``hessian``; ``direction`` a pytree shaped like
+    ``params``, not all zero (e.g. 1 on ``gamma`` and 0 elsewhere for ``∂²L/∂γ²``).
+    Returns: a scalar.
+    Chapter 3 (exercise 3.3); tests/test_curvature.py::test_curvature_along_is_the_second_derivative.
+    """
+    _scalar_loss(loss, params)
+    shapes = jax.tree_util.tree_map(jnp.shape, params)
+    if jax.tree_util.tree_structure(direction) != jax.tree_util.tree_structure(params) or \
+            jax.tree_util.tree_map(jnp.shape, direction) != shapes:
+        raise ValueError(f"direction must be shaped like params {shapes}, "
+                         f"received {jax.tree_util.tree_map(jnp.shape, direction)}")
+    flat, unravel = ravel_pytree(params)
+    flat_direction, _ = ravel_pytree(direction)
+    if not bool(jnp.any(flat_direction != 0)):
+        raise ValueError("direction must not be all zeros")
+    flat_loss = lambda f: loss(unravel(f))
+    _, hessian_times_v = jax.jvp(jax.grad(flat_loss), (flat,), (flat_direction,))
+    return jnp.dot(flat_direction, hessian_times_v) / jnp.dot(flat_direction, flat_direction)
+
+
+def stable_learning_rate(loss, params):
+    """``2 / λ_max``: the largest step with which plain gradient descent does not diverge
+    on the quadratic that approximates ``loss`` at ``params`` (a minimum, or near one).
+
+    Arguments as ``hessian``. Returns: a Python float (``inf`` if no curvature is positive).
+    Chapter 3 (exercise 3.3); tests/test_curvature.py::test_gradient_descent_diverges_just_above_the_stable_rate.
+    """
+    largest = float(curvatures(loss, params)[-1])
+    return float("inf") if largest <= 0 else 2.0 / largest
