@@ -10,7 +10,7 @@ SUBMISSIONS ?= submitted
 GRADE_FLAGS ?=
 PORT ?= 8000
 
-.PHONY: setup system-packages book serve test bench release grade feedback clean
+.PHONY: setup system-packages book wheel serve test bench release grade feedback clean
 
 setup: system-packages $(INSTALLED)
 
@@ -25,18 +25,27 @@ system-packages:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
 
-# Python packages, pinned by constraints.txt so the course builds the same next year.
-$(INSTALLED): pyproject.toml constraints.txt
+# Python packages, pinned by constraints.txt so the course builds the same next year: the
+# student distribution (lectlib, student/pyproject.toml) and the instructor distribution
+# (autograder, Jupyter Book, nbgrader, test tools; pyproject.toml), both editable.
+$(INSTALLED): pyproject.toml student/pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; the course needs Python 3.11 (set PYTHON=...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	$(PY) -m pip install -q -c constraints.txt setuptools wheel
+	$(PY) -m pip install -q -c constraints.txt -e ./student -e ".[test]"
 	touch $@
 
+# The build also makes the student package (a wheel, book_support/student_notebooks.py)
+# and serves it at the site's root, linked from the intro and the homework page.
 book: setup release
 	$(PY) book_support/vendor.py
 	$(BIN)/jupyter-book build --warningiserror --keep-going .
 	@echo; echo "The website is in _build/html: open _build/html/index.html, or run 'make serve' and visit http://localhost:$(PORT)/"
+
+# The student package alone, into dist/ (the same wheel the website serves).
+wheel: setup
+	$(PY) book_support/student_notebooks.py dist
 
 serve:
 	@test -f _build/html/index.html || { echo "error: no website yet; run 'make book' first"; exit 1; }
@@ -61,4 +70,4 @@ feedback: setup
 	$(BIN)/autograder feedback
 
 clean:
-	rm -rf _build release autograded feedback gradebook.db grades.csv .autograder .exchange
+	rm -rf _build release autograded feedback gradebook.db grades.csv .autograder .exchange dist student/build
