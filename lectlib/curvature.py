@@ -6,9 +6,10 @@ step ``η`` multiplies the error along an eigenvector of ``H`` with eigenvalue `
 flattest direction shrinks by ``1 - ηλ_min`` per step: a large ratio ``λ_max / λ_min``
 (an ill-conditioned loss) makes gradient descent either unstable or slow.
 
-Every function takes ``loss(params) -> scalar`` (close over the data) and a parameter
-pytree; the Hessian is taken over all parameters flattened in
-``jax.flatten_util.ravel_pytree`` order.
+``hessian`` and ``curvature_along`` take ``loss(params) -> scalar`` (close over the data)
+and a parameter pytree; the Hessian is taken over all parameters flattened in
+``jax.flatten_util.ravel_pytree`` order. ``curvatures`` and ``stable_learning_rate`` read
+a Hessian already computed, so a page computes it once.
 """
 import jax
 import jax.numpy as jnp
@@ -30,17 +31,27 @@ def hessian(loss, params):
     """
     _scalar_loss(loss, params)
     flat, unravel = ravel_pytree(params)
-    return jax.hessian(lambda f: loss(unravel(f)))(flat)
+    # One compiled call: run eagerly, the Hessian of a scanned loss dispatches thousands of
+    # small operations one by one.
+    return jax.jit(jax.hessian(lambda f: loss(unravel(f))))(flat)
 
 
-def curvatures(loss, params):
-    """The eigenvalues of the Hessian, smallest first: the curvature along each principal
-    direction. Arguments as ``hessian``. Returns: ``(P,)``.
+def curvatures(matrix):
+    """The eigenvalues of a Hessian (from ``hessian``), smallest first: the curvature along
+    each principal direction.
 
+    Arguments: ``matrix`` ``(P, P)`` symmetric. Returns: ``(P,)``.
     Chapter 3 (exercise 3.3); tests/test_curvature.py::test_curvatures_are_the_eigenvalues.
     """
-    matrix = hessian(loss, params)
+    matrix = _square(matrix)
     return jnp.linalg.eigvalsh(0.5 * (matrix + matrix.T))
+
+
+def _square(matrix):
+    matrix = jnp.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"a Hessian must be a square (P, P) matrix, received shape {matrix.shape}")
+    return matrix
 
 
 def curvature_along(loss, params, direction):
@@ -63,16 +74,22 @@ def curvature_along(loss, params, direction):
     if not bool(jnp.any(flat_direction != 0)):
         raise ValueError("direction must not be all zeros")
     flat_loss = lambda f: loss(unravel(f))
-    _, hessian_times_v = jax.jvp(jax.grad(flat_loss), (flat,), (flat_direction,))
-    return jnp.dot(flat_direction, hessian_times_v) / jnp.dot(flat_direction, flat_direction)
+
+    @jax.jit
+    def along(f, v):
+        _, hessian_times_v = jax.jvp(jax.grad(flat_loss), (f,), (v,))
+        return jnp.dot(v, hessian_times_v) / jnp.dot(v, v)
+
+    return along(flat, flat_direction)
 
 
-def stable_learning_rate(loss, params):
+def stable_learning_rate(matrix):
     """``2 / λ_max``: the largest step with which plain gradient descent does not diverge
-    on the quadratic that approximates ``loss`` at ``params`` (a minimum, or near one).
+    on the quadratic whose Hessian is ``matrix`` (a loss's Hessian at, or near, a minimum).
 
-    Arguments as ``hessian``. Returns: a Python float (``inf`` if no curvature is positive).
+    Arguments: ``matrix`` ``(P, P)`` from ``hessian``. Returns: a Python float (``inf`` if
+    no curvature is positive).
     Chapter 3 (exercise 3.3); tests/test_curvature.py::test_gradient_descent_diverges_just_above_the_stable_rate.
     """
-    largest = float(curvatures(loss, params)[-1])
+    largest = float(curvatures(matrix)[-1])
     return float("inf") if largest <= 0 else 2.0 / largest
