@@ -182,7 +182,8 @@ def check_notebook(path, timeout=600, out=sys.stdout):
     lines, passed, missing, failing = summarize(notebook, assignment, records, warnings)
     for line in lines:
         print(line, file=out)
-    for error in other_errors(notebook):
+    errors = other_errors(notebook)
+    for error in errors:
         print(f"[  error] {error}", file=out)
     total = len(graded)
     hidden = sum(function.hidden_cases for function in graded.values())
@@ -193,9 +194,11 @@ def check_notebook(path, timeout=600, out=sys.stdout):
         print(f"To fix: {', '.join(failing)}.", file=out)
     print(f"{len(passed)} of {total} graded functions pass their visible cases. Grading also runs "
           f"{hidden} hidden cases, which this check does not have.", file=out)
-    if len(passed) == total:
+    if errors:
+        print("Some cells raise errors (listed above): fix them, the grader runs every cell.", file=out)
+    elif len(passed) == total:
         print(f"Ready to hand in: {path.name} (hand it in as {assignment}.ipynb).", file=out)
-    return 0 if len(passed) == total else 1
+    return 0 if len(passed) == total and not errors else 1
 
 
 def main(argv=None):

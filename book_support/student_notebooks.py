@@ -1,0 +1,163 @@
+"""Sphinx extension: the website serves the student package, and every chapter notebook
+it offers says how to install it.
+
+- **The wheel.** When the build starts, the student distribution (``student/pyproject.toml``:
+  ``lectlib`` with ``lectlib.homework``) is built into a wheel at the site's root,
+  ``lectlib-<version>-py3-none-any.whl``; wheels of other versions are removed from there.
+  Pages link it with the role ``{student-wheel}`text``` (a download link; ``{name}`` in
+  the text becomes the file name) and show commands that name it with the
+  directive ``{student-commands}`` (a bash block; ``{wheel}`` in it becomes the file name).
+- **The note.** When the build ends, every downloadable chapter notebook
+  (``_sources/**/*.ipynb``, offered by ``course_site.py``) gets a first cell saying what
+  to install if ``import lectlib`` fails. The cell is marked in its metadata, so it is
+  added once however often the build runs.
+
+Also a command, for ``make wheel``: ``python book_support/student_notebooks.py DIR``
+builds the same wheel into ``DIR``.
+"""
+import html
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTE_KEY = "lectlib_install_note"
+
+
+def student_version(root=ROOT):
+    """The student distribution's version, from ``student/pyproject.toml``."""
+    project = tomllib.loads((root / "student" / "pyproject.toml").read_text())["project"]
+    return project["version"]
+
+
+def wheel_name(root=ROOT):
+    """``lectlib-<version>-py3-none-any.whl``: what ``build_wheel`` produces."""
+    return f"lectlib-{student_version(root)}-py3-none-any.whl"
+
+
+def build_wheel(out_dir, root=ROOT):
+    """Builds the student package's wheel into ``out_dir`` with this Python's setuptools
+    (no download: the build runs offline once the course is set up).
+
+    Leaves no build folder behind (a stale one would put deleted modules into the wheel).
+    Returns the wheel's path.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    build_folder = root / "student" / "build"
+    shutil.rmtree(build_folder, ignore_errors=True)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            result = subprocess.run(
+                [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir",
+                 "--quiet", "--wheel-dir", scratch, str(root / "student")],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"building the student package failed:\n{result.stdout[-4000:]}")
+            built = sorted(Path(scratch).glob("*.whl"))
+            if [path.name for path in built] != [wheel_name(root)]:
+                raise RuntimeError(f"expected the wheel {wheel_name(root)}, the build made {[p.name for p in built]}")
+            for old in out_dir.glob("lectlib-*.whl"):
+                old.unlink()
+            target = out_dir / built[0].name
+            shutil.copyfile(built[0], target)
+    finally:
+        shutil.rmtree(build_folder, ignore_errors=True)
+    return target
+
+
+def note_cell(name):
+    """The markdown cell put first in every downloaded chapter notebook."""
+    text = (f"**To run this notebook** you need the course's student package, `lectlib`. If `import lectlib` "
+            f"fails, download `{name}` from the course website (the *Homework* page links it), install it into "
+            f"the Python this notebook runs in, and restart the kernel: in a terminal `pip install {name}`, "
+            f"or in a cell `%pip install {name}`; in Colab, upload the wheel with the file browser first. "
+            f"It brings everything the chapters use (JAX, numpy, matplotlib, ipywidgets, optax, scikit-learn).")
+    return {"cell_type": "markdown", "metadata": {NOTE_KEY: True}, "source": text}
+
+
+def add_note(path, name):
+    """Puts the note first in the notebook at ``path`` unless it is there. Returns whether it changed."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    if notebook.cells and notebook.cells[0].metadata.get(NOTE_KEY):
+        if notebook.cells[0].source == note_cell(name)["source"]:
+            return False
+        notebook.cells.pop(0)
+    cell = nbformat.v4.new_markdown_cell(note_cell(name)["source"], metadata={NOTE_KEY: True})
+    notebook.cells.insert(0, cell)
+    nbformat.write(notebook, path)
+    return True
+
+
+# ------------------------------------------------------------------ Sphinx
+def relative_wheel_uri(docname, name):
+    return "../" * docname.count("/") + name
+
+
+def student_wheel_role(role, rawtext, text, lineno, inliner, options=None, content=None):
+    from docutils import nodes
+
+    env = inliner.document.settings.env
+    name = wheel_name(Path(env.srcdir))
+    label = text.strip().replace("{name}", name) or name
+    uri = relative_wheel_uri(env.docname, name)
+    markup = (f'<a class="reference download student-wheel" href="{html.escape(uri)}" download>'
+              f'<code class="docutils literal notranslate"><span class="pre">{html.escape(label)}</span></code></a>')
+    return [nodes.raw(rawtext, markup, format="html")], []
+
+
+def make_commands_directive():
+    from docutils import nodes
+    from sphinx.util.docutils import SphinxDirective
+
+    class StudentCommands(SphinxDirective):
+        """A bash block whose ``{wheel}`` is the student wheel's file name."""
+        has_content = True
+
+        def run(self):
+            code = "\n".join(self.content).replace("{wheel}", wheel_name(Path(self.env.srcdir)))
+            block = nodes.literal_block(code, code, language="bash")
+            self.set_source_info(block)
+            return [block]
+
+    return StudentCommands
+
+
+def build_and_serve_wheel(app):
+    if app.builder.format != "html":
+        return
+    build_wheel(app.outdir, Path(app.srcdir))
+
+
+def remember_wheel_name(app, config):
+    # A config value that changes with the version, so that a new version re-reads every page.
+    config.student_wheel = wheel_name(Path(app.srcdir))
+
+
+def note_every_chapter_notebook(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    name = wheel_name(Path(app.srcdir))
+    for path in sorted((Path(app.outdir) / "_sources").rglob("*.ipynb")):
+        add_note(path, name)
+
+
+def setup(app):
+    app.add_config_value("student_wheel", "", "env")
+    app.connect("config-inited", remember_wheel_name)
+    app.add_role("student-wheel", student_wheel_role)
+    app.add_directive("student-commands", make_commands_directive())
+    app.connect("builder-inited", build_and_serve_wheel)
+    app.connect("build-finished", note_every_chapter_notebook)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python book_support/student_notebooks.py OUT_DIR   (builds the student wheel into OUT_DIR)")
+    print(f"built {build_wheel(Path(sys.argv[1]))}")
