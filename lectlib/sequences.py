@@ -1,8 +1,11 @@
 """Sequence modeling without memory (chapter 1): what convolution can and cannot see.
 
 A convolution looks at a window of ``k`` neighbouring steps and slides the same weights
-along the signal. That buys locality and translation equivariance, and costs everything
-outside the window and the order of events far apart.
+along the signal. That buys locality and translation equivariance; the finite window costs
+everything outside it, and pooling over time the order of events far apart. The linear
+memory of chapter 3 is itself a causal convolution, with the kernel ``γ^k`` as long as the
+sequence (``decay_kernel``, ``causal_convolution``), and the lecture's hand-weighted network
+compares two sums of any length with three weights (``hand_weighted_rnn``).
 """
 import functools
 
@@ -24,8 +27,11 @@ def conv1d(signal, kernel):
     """Slides ``kernel`` along ``signal`` (no padding, no flip, as deep-learning libraries do):
     ``out_t = Σ_j kernel_j · signal_{t+j}``.
 
+    Strictly this is a cross-correlation; ``causal_convolution`` is the flipped, causal form.
+
     Arguments: ``signal`` ``(T,)``; ``kernel`` ``(k,)`` with ``k ≤ T``.
     Returns: ``(T - k + 1,)``.
+    Chapter 1; tests/test_sequences.py::test_conv1d_is_numpy_correlate.
     """
     signal = _signal(signal)
     kernel = _signal(kernel, "kernel")
@@ -40,6 +46,7 @@ def shift(signal, steps):
     """Delays ``signal`` by ``steps ≥ 0`` (zeros come in at the start, the end falls off).
 
     Arguments: ``signal`` ``(T,)``. Returns ``(T,)``.
+    Chapter 1; tests/test_sequences.py::test_convolution_is_translation_equivariant_away_from_the_edges.
     """
     signal = _signal(signal)
     if not isinstance(steps, int) or steps < 0:
@@ -50,7 +57,10 @@ def shift(signal, steps):
 
 def receptive_field(num_layers, kernel_size, dilation=1):
     """How many input steps one output of ``num_layers`` stacked convolutions sees:
-    ``1 + num_layers · (kernel_size - 1) · dilation``."""
+    ``1 + num_layers · (kernel_size - 1) · dilation``.
+
+    Chapter 1; tests/test_sequences.py::test_receptive_field_is_where_the_gradient_reaches.
+    """
     for name, value in (("num_layers", num_layers), ("kernel_size", kernel_size), ("dilation", dilation)):
         check_positive_int(value, name)
     return 1 + num_layers * (kernel_size - 1) * dilation
@@ -63,6 +73,7 @@ def conv_pool_features(signal, kernels):
     the order of patterns further apart than a kernel.
 
     Arguments: ``signal`` ``(T,)``; ``kernels`` ``(K, k)``. Returns ``(K,)``.
+    Chapter 1; tests/test_sequences.py::test_pooled_convolution_cannot_tell_the_order_of_distant_events.
     """
     kernels = as_array(kernels, "kernels")
     check_inexact(kernels, "kernels")
@@ -75,6 +86,7 @@ def last_window_parity(bits, window):
 
     Arguments: ``bits`` ``(n, T)`` integers in {0, 1}; ``window`` int ≥ 1.
     Returns: ``(n,)`` int32 guesses.
+    Chapter 1; tests/test_sequences.py::test_last_window_parity_of_known_bits.
     """
     bits = as_array(bits, "bits")
     check_integer(bits, "bits")
@@ -89,6 +101,7 @@ def windowed_parity_accuracy(key, window, lengths, n=2000):
     Arguments: ``key`` PRNG key or int seed; ``window`` int; ``lengths`` list of ints; ``n``
     strings per length.
     Returns: ``(len(lengths),)`` accuracies: 1 when ``T ≤ window``, chance (≈ 0.5) beyond.
+    Chapter 1; tests/test_sequences.py::test_last_window_parity_is_exact_within_the_window_and_chance_beyond.
     """
     for length in lengths:
         check_positive_int(length, "every length")
@@ -117,6 +130,7 @@ def fit_to_length(sequence, length, pad_value=0.0):
 
     Arguments: ``sequence`` ``(T, ...)``. Returns ``(length, ...)`` and the number of steps
     dropped (``max(T - length, 0)``).
+    Chapter 1; tests/test_sequences.py::test_fit_to_length_truncates_or_pads.
     """
     sequence = as_array(sequence, "sequence")
     if sequence.ndim < 1:
@@ -127,3 +141,81 @@ def fit_to_length(sequence, length, pad_value=0.0):
         return sequence[:length], T - length
     padding = jnp.full((length - T,) + sequence.shape[1:], pad_value, sequence.dtype)
     return jnp.concatenate([sequence, padding]), 0
+
+
+def causal_convolution(signal, kernel):
+    """The causal convolution ``y_t = Σ_{k=0}^{K-1} kernel_k · signal_{t-k}`` (zeros before the
+    start): each output weighs the current input by ``kernel_0``, the one before by
+    ``kernel_1``, and so on; nothing from the future.
+
+    This is a true convolution (the kernel is flipped against the signal). What deep-learning
+    libraries, and ``conv1d`` above, call a convolution is a cross-correlation (no flip);
+    the two differ only by reversing the kernel, and this function is ``conv1d`` of the
+    signal padded with ``K - 1`` zeros in front, with the kernel reversed.
+
+    Arguments: ``signal`` ``(T,)``; ``kernel`` ``(K,)``, any ``K ≥ 1``.
+    Returns: ``(T,)``.
+    Chapter 1; tests/test_sequences.py::test_causal_convolution_is_numpy_convolve_cut_to_length.
+    """
+    signal = _signal(signal)
+    kernel = _signal(kernel, "kernel")
+    padded = jnp.concatenate([jnp.zeros(kernel.shape[0] - 1, signal.dtype), signal])
+    return conv1d(padded, kernel[::-1])
+
+
+def decay_kernel(gamma, length):
+    """The kernel ``K_k = γ^k``, ``k = 0 … length - 1``, of the linear memory
+    ``h_t = γ h_{t-1} + x_t``: unrolled from ``h_0 = 0``, ``h_t = Σ_k γ^k x_{t-k}``, a causal
+    convolution of the inputs with this kernel (the recurrence/convolution duality).
+
+    Arguments: ``gamma`` a number, ``0 < γ < 1`` (``γ = 1`` gives the running sum's
+    all-ones kernel); ``length`` int ≥ 1 (``T`` to reach back to the first input).
+    Returns: ``(length,)``, newest weight (1) first.
+    Chapter 1; tests/test_sequences.py::test_the_linear_memory_is_a_causal_convolution_with_kernel_gamma_to_the_k.
+    """
+    from lectlib.memory import check_forgetting_factor   # memory imports scans; keep this module light
+
+    check_positive_int(length, "length")
+    gamma = check_forgetting_factor(gamma)
+    if gamma.ndim != 0:
+        raise ValueError(f"gamma must be a number here, received shape {gamma.shape}")
+    return gamma ** jnp.arange(length, dtype=gamma.dtype)
+
+
+def hand_weighted_rnn(xs, u=(1.0, -1.0), w=1.0):
+    """The lecture's hand-weighted recurrent network for sum comparison: no training, three
+    weights, ``h_t = w · h_{t-1} + uᵀ x_t`` from ``h_0 = 0`` (identity activation, no bias).
+
+    With ``u = (1, -1)`` and ``w = 1`` the state is the running difference of the two
+    channels' totals, ``h_t = Σ_{i≤t} (x_{i,1} - x_{i,2})``, for a sequence of any length.
+
+    Arguments: ``xs`` ``(T, 2)``; ``u`` two input weights (``w_xh``); ``w`` the recurrent
+    weight (``w_hh``).
+    Returns: ``(T,)``, every state.
+    Chapter 1; tests/test_sequences.py::test_hand_weighted_rnn_is_the_running_difference_of_the_totals.
+    """
+    from lectlib.scans import linear_recurrence
+
+    xs = as_array(xs, "xs")
+    check_inexact(xs, "xs")
+    check_shape(xs, ("T", 2), "xs")
+    u = jnp.asarray(u, xs.dtype)
+    check_shape(u, (2,), "u")
+    w = jnp.asarray(w, xs.dtype)
+    check_shape(w, (), "w")
+
+    # a linear recurrence h_t = a_t h_{t-1} + b_t with a_t = w and b_t = uᵀx_t (chapter 3's
+    # linear memory, with w = 1 the plain running sum)
+    inputs = xs @ u                                                      # (T,)
+    states = linear_recurrence(jnp.full((xs.shape[0], 1), w, xs.dtype), inputs[:, None])
+    return states[:, 0]
+
+
+def compare_sums(xs):
+    """The hand-weighted network's answer to sum comparison: 1 when the first channel's
+    total is larger, i.e. when its last state ``h_T > 0``.
+
+    Arguments: ``xs`` ``(T, 2)``. Returns: int32 in {0, 1}.
+    Chapter 1; tests/test_sequences.py::test_compare_sums_answers_every_sum_comparison_label.
+    """
+    return (hand_weighted_rnn(xs)[-1] > 0).astype(jnp.int32)

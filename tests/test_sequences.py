@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lectlib import data, sequences
+from lectlib import data, memory, sequences
 
 
 def test_conv1d_is_numpy_correlate():
@@ -69,3 +69,61 @@ def test_bad_inputs_name_what_was_expected():
         sequences.conv1d(jnp.ones(3), jnp.ones(5))
     with pytest.raises(ValueError, match="bits must hold integers"):
         sequences.last_window_parity(jnp.ones((2, 3)), 2)
+
+
+def test_causal_convolution_is_numpy_convolve_cut_to_length():
+    rng = np.random.default_rng(2)
+    signal, kernel = rng.normal(size=25).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    expected = np.convolve(signal, kernel)[:25]            # a true convolution (kernel flipped), causal part
+    np.testing.assert_allclose(sequences.causal_convolution(signal, kernel), expected, rtol=1e-5, atol=1e-6)
+    # a kernel longer than the signal reaches back to the first input
+    long_kernel = rng.normal(size=40).astype(np.float32)
+    np.testing.assert_allclose(sequences.causal_convolution(signal, long_kernel),
+                               np.convolve(signal, long_kernel)[:25], rtol=1e-4, atol=1e-5)
+
+
+def test_causal_convolution_is_the_cross_correlation_with_the_kernel_reversed():
+    rng = np.random.default_rng(3)
+    signal, kernel = rng.normal(size=12).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    padded = np.concatenate([np.zeros(2, np.float32), signal])
+    np.testing.assert_allclose(sequences.causal_convolution(signal, kernel),
+                               np.correlate(padded, kernel[::-1], "valid"), rtol=1e-5, atol=1e-6)
+    # and not the cross-correlation with the kernel as given (the two differ for an asymmetric kernel)
+    assert not np.allclose(sequences.causal_convolution(signal, kernel), np.correlate(padded, kernel, "valid"))
+
+
+@pytest.mark.parametrize("gamma", [0.3, 0.8, 0.99, 1.0])
+def test_the_linear_memory_is_a_causal_convolution_with_kernel_gamma_to_the_k(gamma):
+    signal = np.random.default_rng(4).normal(size=30).astype(np.float32)
+    by_recurrence = memory.running_sum(signal[:, None], gamma)[:, 0]
+    by_convolution = sequences.causal_convolution(signal, sequences.decay_kernel(gamma, 30))
+    np.testing.assert_allclose(by_convolution, by_recurrence, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(sequences.decay_kernel(gamma, 4), gamma ** np.arange(4), rtol=1e-6)
+
+
+def test_hand_weighted_rnn_is_the_running_difference_of_the_totals():
+    xs = np.random.default_rng(5).uniform(-1, 1, size=(50, 2)).astype(np.float32)
+    np.testing.assert_allclose(sequences.hand_weighted_rnn(xs), np.cumsum(xs[:, 0] - xs[:, 1]), rtol=1e-4, atol=1e-5)
+    # other weights: h_t = w h_{t-1} + u^T x_t, against a plain loop
+    h, expected = 0.0, []
+    for x in xs:
+        h = 0.5 * h + 2.0 * x[0] + 3.0 * x[1]
+        expected.append(h)
+    np.testing.assert_allclose(sequences.hand_weighted_rnn(xs, u=(2.0, 3.0), w=0.5), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("T", [1, 7, 300])
+def test_compare_sums_answers_every_sum_comparison_label(T):
+    xs, labels = data.sum_comparison(jax.random.key(T), n=300, T=T)
+    margins = np.abs(np.asarray(xs, np.float64)[:, :, 0].sum(1) - np.asarray(xs, np.float64)[:, :, 1].sum(1))
+    clear = margins > 1e-4                                  # float32 rounding may decide exact near-ties
+    answers = np.asarray(jax.vmap(sequences.compare_sums)(xs))
+    np.testing.assert_array_equal(answers[clear], np.asarray(labels)[clear])
+    assert clear.mean() > 0.95
+
+
+def test_bad_inputs_of_the_duality_and_the_hand_weighted_rnn():
+    with pytest.raises(ValueError, match="0 < gamma < 1"):
+        sequences.decay_kernel(1.5, 4)
+    with pytest.raises(ValueError, match="xs must have shape"):
+        sequences.hand_weighted_rnn(jnp.ones((4, 3)))
