@@ -40,3 +40,6 @@ def test_leaky_step_mixes_old_state_and_tanh_update():
     expected = 0.7 * np.asarray(h) + 0.3 * np.tanh(U @ np.asarray(x) + W @ np.asarray(h))
     np.testing.assert_allclose(beyond.leaky_step(reservoir, h, x, leak=0.3), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(beyond.leaky_step(reservoir, h, x, leak=0.0), h)
+    linear = 0.7 * np.asarray(h) + 0.3 * (U @ np.asarray(x) + W @ np.asarray(h))
+    np.testing.assert_allclose(beyond.leaky_step(reservoir, h, x, nonlinearity=lambda a: a), linear,
+                               rtol=1e-5, atol=1e-6)

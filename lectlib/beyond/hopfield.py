@@ -6,6 +6,8 @@ The energy argument needs asynchronous updates, one unit at a time: flipping uni
 Updating every unit at once (``hopfield_synchronous``) has no such guarantee: it can
 oscillate between two states forever.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -50,8 +52,13 @@ def hopfield_updates(key, W, state, num_sweeps):
     """
     W, state = _check_recall_inputs(W, state)
     check_positive_int(num_sweeps, "num_sweeps")
+    return _asynchronous(key, W, state, num_sweeps)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _asynchronous(key, W, state, num_sweeps):
     N = state.shape[0]
-    orders = jnp.stack([jax.random.permutation(k, N) for k in jax.random.split(key, num_sweeps)])
+    orders = jax.vmap(lambda k: jax.random.permutation(k, N))(jax.random.split(key, num_sweeps))
 
     def visit(s, i):
         field = W[i] @ s

@@ -20,13 +20,15 @@ def reservoir_init(key, d_x, d_h, spectral_radius=0.9, input_scale=1.0):
             "W": recurrent_matrix(k_w, d_h, spectral_radius)}
 
 
-def leaky_step(params, h, x, leak=0.3):
-    """A leaky unit: ``h ← (1 − α) h + α tanh(U x + W h)``; ``α = leak`` sets its time scale.
+def leaky_step(params, h, x, leak=0.3, nonlinearity=jnp.tanh):
+    """A leaky unit: ``h ← (1 − α) h + α φ(U x + W h)``; ``α = leak`` sets its time scale
+    (``1 − α`` plays chapter 3's ``γ``), ``φ = nonlinearity`` is tanh unless told otherwise
+    (chapter 10 passes the identity to compare with a linear reservoir).
     ``h`` ``(d_h,)``, ``x`` ``(d_x,)``; returns ``(d_h,)``.
 
     Chapter 10; tests/test_beyond_reservoir.py::test_leaky_step_mixes_old_state_and_tanh_update.
     """
-    return (1.0 - leak) * h + leak * jnp.tanh(params["U"] @ x + params["W"] @ h)
+    return (1.0 - leak) * h + leak * nonlinearity(params["U"] @ x + params["W"] @ h)
 
 
 def ridge_readout(states, targets, regularization=1e-4):
