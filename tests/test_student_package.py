@@ -158,6 +158,7 @@ def test_the_two_distributions_agree_on_the_version_and_are_pinned():
     instructor = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert f"lectlib=={student['version']}" in instructor["dependencies"]
     assert student_notebooks.wheel_name() == f"lectlib-{student['version']}-py3-none-any.whl"
+    assert f"pip install {student_notebooks.wheel_name()}" in (ROOT / "README.md").read_text()
     pinned = {re.split(r"==", line)[0].lower().replace("_", "-")
               for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line}
     wanted = instructor["dependencies"][1:] + instructor["optional-dependencies"]["test"] + student["dependencies"]
@@ -165,6 +166,21 @@ def test_the_two_distributions_agree_on_the_version_and_are_pinned():
     assert names <= pinned, f"not pinned in constraints.txt: {sorted(names - pinned)}"
     for needed in ("jax", "numpy", "matplotlib", "ipywidgets", "optax", "scikit-learn", "ipykernel", "nbclient"):
         assert any(r.lower().startswith(needed) for r in student["dependencies"]), needed
+
+
+def test_the_notebook_check_reads_the_answer_cells_for_rule_violations():
+    from lectlib.homework.__main__ import static_warnings, which_assignment
+
+    notebook = nbformat.read(ROOT / "solutions" / "bptt" / "bptt.ipynb", as_version=4)
+    assert which_assignment(notebook, "bptt (1).ipynb") == "bptt"
+    graded = visible.load("bptt")
+    assert not any(static_warnings(notebook, graded).values())
+    answer = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "elman_backward")
+    answer.source = "import jax\n\ndef elman_backward(params, xs, ys, h0):\n    return jax.grad(loss)(params, xs, ys, h0)\n"
+    found = static_warnings(notebook, graded)
+    assert "no-autodiff" in graded["test_elman_backward"].rules   # the backward pass is by hand (DESIGN.md)
+    assert found["test_elman_backward"] == ("elman_backward: uses jax.grad (line 4); this exercise is by hand",)
+    assert not any(found[g] for g in graded if g != "test_elman_backward")
 
 
 def test_checking_something_that_is_not_homework_says_so(tmp_path):
@@ -234,6 +250,18 @@ def student_env(tmp_path_factory, student_wheel):
     return run
 
 
+@pytest.fixture(scope="module")
+def site(request):
+    """The built website's folder: ``$COURSE_SITE`` if set (a site built elsewhere, e.g.
+    with ``jupyter-book build --path-output``), else this checkout's build."""
+    override = os.environ.get("COURSE_SITE")
+    if override:
+        path = Path(override)
+        assert (path / "intro.html").exists(), f"COURSE_SITE={override} holds no built site"
+        return path
+    return request.getfixturevalue("built_site")
+
+
 def run_notebooks(student_env, folder, paths):
     runner = folder / "run_notebooks.py"
     runner.write_text(RUNNER)
@@ -271,8 +299,8 @@ def test_autograder_cannot_be_imported_in_the_student_environment(student_env, t
 
 
 @pytestmark_slow
-def test_every_downloaded_chapter_notebook_runs_in_the_student_environment(built_site, student_env, tmp_path):
-    downloads = sorted((built_site / "_sources" / "chapters").glob("*.ipynb"))
+def test_every_downloaded_chapter_notebook_runs_in_the_student_environment(site, student_env, tmp_path):
+    downloads = sorted((site / "_sources" / "chapters").glob("*.ipynb"))
     assert len(downloads) >= 10, downloads
     copies = []
     for path in downloads:
@@ -288,9 +316,9 @@ def test_every_downloaded_chapter_notebook_runs_in_the_student_environment(built
     assert set(results) == {p.name for p in copies}
 
 
-def released_notebooks(built_site):
+def released_notebooks(site):
     """The homework notebooks as the site serves them (the homework page's downloads)."""
-    found = {path.stem: path for path in (built_site / "_downloads").rglob("*.ipynb") if path.stem in ASSIGNMENTS}
+    found = {path.stem: path for path in (site / "_downloads").rglob("*.ipynb") if path.stem in ASSIGNMENTS}
     assert set(found) == set(ASSIGNMENTS), found
     return found
 
@@ -313,9 +341,9 @@ def with_reference_answers(released, assignment):
 
 
 @pytestmark_slow
-def test_released_homework_stops_at_the_first_answer_when_untouched(built_site, student_env, tmp_path):
+def test_released_homework_stops_at_the_first_answer_when_untouched(site, student_env, tmp_path):
     copies = []
-    for assignment, path in released_notebooks(built_site).items():
+    for assignment, path in released_notebooks(site).items():
         copies.append(tmp_path / f"{assignment}.ipynb")
         copies[-1].write_bytes(path.read_bytes())
     results = run_notebooks(student_env, tmp_path, copies)
@@ -332,8 +360,8 @@ def test_released_homework_stops_at_the_first_answer_when_untouched(built_site, 
 
 
 @pytestmark_slow
-def test_released_homework_with_the_reference_answers_passes_the_student_check(built_site, student_env, tmp_path):
-    for assignment, path in released_notebooks(built_site).items():
+def test_released_homework_with_the_reference_answers_passes_the_student_check(site, student_env, tmp_path):
+    for assignment, path in released_notebooks(site).items():
         nbformat.write(with_reference_answers(path, assignment), tmp_path / f"{assignment} (1).ipynb")
     for assignment in ASSIGNMENTS:
         result = student_env(["-m", "lectlib.homework", "check", f"{assignment} (1).ipynb"], cwd=tmp_path)
