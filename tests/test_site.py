@@ -1,10 +1,18 @@
 """The built website in a real browser (headless Debian Chromium driven by Playwright),
 served on localhost: pages load cleanly and offline, math is typeset, sliders move
-figures without a kernel, and the search works."""
+figures without a kernel, the search works and its snippets show no TeX, and every page
+works on a phone (390 px) and a desktop: the navigation and contents toggles open, no
+equation is clipped, nothing overflows the page, images have alt text and sliders names.
+
+``COURSE_SITE=/path/to/_build/html`` tests a site built elsewhere (for example with
+``jupyter-book build --path-output /tmp/x .``) instead of building this checkout."""
 import functools
 import http.server
+import os
+import re
 import threading
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -24,8 +32,19 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_url(built_site):
-    handler = functools.partial(QuietHandler, directory=str(built_site))
+def site(request):
+    """The built website's folder: ``$COURSE_SITE`` if set, else this checkout's build."""
+    override = os.environ.get("COURSE_SITE")
+    if override:
+        path = Path(override)
+        assert (path / "intro.html").exists(), f"COURSE_SITE={override} holds no built site"
+        return path
+    return request.getfixturevalue("built_site")
+
+
+@pytest.fixture(scope="module")
+def site_url(site):
+    handler = functools.partial(QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -66,8 +85,8 @@ def site_pages(built_site):
                   if "_static" not in p.parts and "_sources" not in p.parts)
 
 
-def test_every_page_loads_offline_without_errors(built_site, site_url, browser):
-    pages = site_pages(built_site)
+def test_every_page_loads_offline_without_errors(site, site_url, browser):
+    pages = site_pages(site)
     assert "intro.html" in pages and any(p.startswith("chapters/") for p in pages)
     failures = {}
     for name in pages:
@@ -109,8 +128,8 @@ def visible_image_source(page, figure):
     }""")
 
 
-def test_slider_changes_the_figure_without_a_kernel(built_site, site_url, browser):
-    with_figures = pages_with_figures(built_site)
+def test_slider_changes_the_figure_without_a_kernel(site, site_url, browser):
+    with_figures = pages_with_figures(site)
     assert with_figures, "no page has an interactive figure"
     for name in with_figures:
         page = browser.new_page()
@@ -135,4 +154,172 @@ def test_search_finds_associative(site_url, browser):
     results = page.locator("ul.search li")
     assert results.count() >= 1
     assert "Scans" in results.all_inner_texts()[0] or any("scans" in t.lower() for t in results.all_inner_texts())
+    page.close()
+
+
+def test_the_homework_page_link_downloads_the_student_wheel(site, site_url, browser):
+    # Students start from the homework page: its link must hand them the package itself.
+    import zipfile
+
+    wheels = sorted(p.name for p in site.glob("lectlib-*-py3-none-any.whl"))
+    assert len(wheels) == 1, wheels
+    page = browser.new_page(accept_downloads=True)
+    page.goto(f"{site_url}/homework.html", wait_until="networkidle")
+    link = page.locator("a.student-wheel").first
+    assert link.inner_text().strip() == wheels[0]
+    with page.expect_download(timeout=20_000) as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == wheels[0]
+    with zipfile.ZipFile(download.path()) as wheel:
+        assert "lectlib/homework/visible.py" in wheel.namelist()
+    page.close()
+
+
+# --- a phone and a desktop -----------------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const visible = el => { const b = el.getBoundingClientRect(); const s = getComputedStyle(el);
+                          return b.width > 0 && b.height > 0 && s.visibility !== 'hidden'; };
+  const doc = document.documentElement;
+  if (doc.scrollWidth > innerWidth) problems.push(`page is ${doc.scrollWidth} px wide in a ${innerWidth} px window`);
+  // Display math: the equation fits its box, or its box scrolls; the box stays in the window.
+  document.querySelectorAll('mjx-container[display="true"]').forEach((m, i) => {
+    const box = m.getBoundingClientRect();
+    const text = m.textContent.slice(0, 30);
+    if (box.left < -1 || box.right > innerWidth + 1) problems.push(`equation ${i} (${text}) leaves the window`);
+    if (m.scrollWidth > m.clientWidth + 1) {
+      const overflow = getComputedStyle(m).overflowX;
+      m.scrollLeft = m.scrollWidth;
+      const reached = m.scrollLeft + m.clientWidth >= m.scrollWidth - 2;
+      m.scrollLeft = 0;
+      if (!['auto', 'scroll'].includes(overflow) || !reached) problems.push(`equation ${i} (${text}) is clipped`);
+    }
+  });
+  // Tables scroll within their column.
+  document.querySelectorAll('.bd-article table').forEach((t, i) => {
+    const b = t.getBoundingClientRect();
+    let scroller = t.parentElement;
+    while (scroller && !['auto', 'scroll'].includes(getComputedStyle(scroller).overflowX)) scroller = scroller.parentElement;
+    if (b.right > innerWidth + 1 && !scroller) problems.push(`table ${i} overflows its column`);
+  });
+  // Every image says what it shows.
+  document.querySelectorAll('.bd-article img').forEach(img => {
+    if (visible(img) && !(img.getAttribute('alt') || '').trim()) problems.push(`image without alt text: ${img.src.slice(0, 60)}`);
+  });
+  // One copy of each toggle and of the search field; no second header.
+  const shown = sel => [...document.querySelectorAll(sel)].filter(visible).length;
+  if (shown('.primary-toggle') !== 1) problems.push(`${shown('.primary-toggle')} visible navigation toggles`);
+  if (document.querySelectorAll('.primary-toggle').length !== 1) problems.push('more than one navigation toggle in the page');
+  if (document.querySelectorAll('.secondary-toggle').length > 1) problems.push('more than one contents toggle in the page');
+  if (shown('.search-button-field, .search-button') !== 1) problems.push(`${shown('.search-button-field, .search-button')} visible search fields`);
+  const header = document.querySelector('#pst-header');
+  if (header && header.getBoundingClientRect().height > 0) problems.push('a second header above the page');
+  return problems;
+}"""
+
+
+def open_page(browser, site_url, name, viewport):
+    page = browser.new_page(viewport=viewport)
+    page.goto(f"{site_url}/{name}", wait_until="networkidle")
+    if page.locator(".lectlib-interactive-figure").count():
+        page.locator(".lectlib-interactive-figure img").first.wait_for(timeout=20_000)
+    if page.locator(".math").count():
+        page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+    page.wait_for_timeout(300)
+    return page
+
+
+def check_toggles(page, viewport):
+    """The navigation toggle opens the site's navigation (a drawer on a phone, the sidebar
+    collapses and comes back on a desktop); the contents toggle opens the page's contents."""
+    problems = []
+    toggle = page.locator(".primary-toggle")
+    navigation = page.locator("#pst-primary-sidebar, #pst-primary-sidebar-modal").locator("nav.bd-docs-nav")
+    if viewport is PHONE:
+        if navigation.is_visible():
+            problems.append("navigation shown before the toggle is pressed")
+        toggle.click()
+        page.wait_for_timeout(300)
+        if not (page.locator("#pst-primary-sidebar-modal[open]").count() and navigation.is_visible()):
+            problems.append("the navigation toggle does not open the navigation")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+        if page.locator("#pst-primary-sidebar-modal[open]").count():
+            problems.append("the navigation does not close")
+    else:
+        if not navigation.is_visible():
+            problems.append("no navigation on a desktop")
+        toggle.click()
+        page.wait_for_timeout(400)
+        if navigation.is_visible():
+            problems.append("the navigation toggle does not hide the sidebar")
+        toggle.click()
+        page.wait_for_timeout(400)
+        if not navigation.is_visible():
+            problems.append("the navigation toggle does not bring the sidebar back")
+    contents = page.locator(".secondary-toggle")
+    has_contents = page.locator("#pst-secondary-sidebar nav.page-toc, #pst-secondary-sidebar .page-toc").count()
+    if has_contents and contents.count() and contents.is_visible():
+        contents.click()
+        page.wait_for_timeout(300)
+        if not (page.locator("#pst-secondary-sidebar-modal[open]").count()
+                and page.locator("#pst-secondary-sidebar-modal .page-toc").first.is_visible()):
+            problems.append("the contents toggle does not open the page's contents")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+    elif has_contents and not page.locator("#pst-secondary-sidebar .page-toc").first.is_visible():
+        problems.append("the page's contents can be neither seen nor opened")
+    return problems
+
+
+def check_sliders(page):
+    """Every slider's accessible name is its label, and it speaks the value it shows."""
+    problems = []
+    for slider in page.locator(".lectlib-interactive-figure .widget-slider").all():
+        label = slider.locator(".widget-label").inner_text().strip()
+        named = slider.get_by_role("slider", name=label, exact=True)
+        if not label or named.count() != 1:
+            problems.append(f"slider {label!r} has no accessible name")
+            continue
+        readout = slider.locator(".widget-readout").inner_text().strip()
+        if named.get_attribute("aria-valuetext") != readout:
+            problems.append(f"slider {label!r} speaks {named.get_attribute('aria-valuetext')!r}, shows {readout!r}")
+        box, column = slider.bounding_box(), page.locator(".bd-article").bounding_box()
+        readout_box = slider.locator(".widget-readout").bounding_box()
+        if readout_box["x"] + readout_box["width"] > column["x"] + column["width"] + 1 or box["width"] > column["width"] + 1:
+            problems.append(f"slider {label!r} or its value does not fit the column")
+    for frame in page.locator(".lectlib-interactive-figure img").all():
+        alt = frame.get_attribute("alt") or ""
+        if not alt.startswith("Interactive figure,") or "=" not in alt:
+            problems.append(f"interactive frame's alt text does not name its values: {alt[:80]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone-390px", "desktop-1280px"])
+def test_every_page_works_on_a_phone_and_a_desktop(site, site_url, browser, viewport):
+    failures = {}
+    for name in site_pages(site):
+        page = open_page(browser, site_url, name, viewport)
+        problems = page.evaluate(LAYOUT_PROBLEMS) + check_sliders(page) + check_toggles(page, viewport)
+        if problems:
+            failures[name] = problems
+        page.close()
+    assert not failures, failures
+
+
+def test_search_snippets_show_no_tex_source(site_url, browser):
+    page = browser.new_page()
+    page.goto(f"{site_url}/search.html?q=forgetting", wait_until="networkidle")
+    page.wait_for_selector("ul.search li p.context", timeout=20_000)
+    page.wait_for_timeout(1000)
+    snippets = page.locator("ul.search li p.context").all_inner_texts()
+    assert snippets
+    assert any("γ" in text for text in snippets), snippets   # the math is there, as text
+    tex = [text for text in snippets if re.search(r"\\\(|\\\[|\\[A-Za-z]+", text)]
+    assert not tex, tex
     page.close()
