@@ -137,6 +137,17 @@ def test_the_visible_check_says_what_is_wrong(capsys):
         visible.check("scans", "test_scan", lambda f, h, xs: 1 / 0)
 
 
+def test_the_pass_message_is_grammatical_for_one_and_for_several_cases():
+    graded = visible.load("scans")["test_combine"]
+    combine = lambda earlier, later: (later[0] * earlier[0], later[0] * earlier[1] + later[1])  # noqa: E731
+    one = dataclasses.replace(graded, hidden_cases=1)
+    several = dataclasses.replace(graded, cases=graded.cases * 2, hidden_cases=3)
+    assert visible.run_cases(one, combine) == (
+        "passed", "combine: the visible case passes. Grading also runs 1 hidden case (other sizes and edge cases).")
+    assert visible.run_cases(several, combine) == (
+        "passed", "combine: the visible cases pass. Grading also runs 3 hidden cases (other sizes and edge cases).")
+
+
 def test_the_visible_check_warns_when_an_answer_breaks_a_rule(tmp_path, monkeypatch, capsys):
     answer = tmp_path / "answer_cell.py"
     answer.write_text("import lectlib\n\ndef combine(earlier, later):\n    return lectlib.compose_affine(earlier, later)\n")
@@ -370,7 +381,7 @@ def test_released_homework_with_the_reference_answers_passes_the_student_check(s
         graded = visible.load(assignment)
         for function in graded.values():
             visible_count = len(function.cases)
-            passes = "the visible case passes" if visible_count == 1 else f"the {visible_count} visible cases pass"
+            passes = "the visible case passes" if visible_count == 1 else "the visible cases pass"
             assert f"[ passed] {function.function}: {passes}." in out, out
         assert "error]" not in out and "[warning]" not in out, out
         assert f"{len(graded)} of {len(graded)} graded functions pass" in out and "Ready to hand in" in out, out

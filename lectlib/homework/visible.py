@@ -154,7 +154,7 @@ def run_cases(graded, function):
         if problem:
             return "failed", f"{name}, case '{case.label}': {problem}"
     count, hidden = len(graded.cases), graded.hidden_cases
-    return "passed", (f"{name}: {plural(count, 'the visible case passes', f'the {count} visible cases pass')}. "
+    return "passed", (f"{name}: {plural(count, 'the visible case passes', 'the visible cases pass')}. "
                       f"Grading also runs {hidden} hidden {plural(hidden, 'case', 'cases')} "
                       f"(other sizes and edge cases).")
 
