@@ -57,13 +57,24 @@ def shift(signal, steps):
 
 def receptive_field(num_layers, kernel_size, dilation=1):
     """How many input steps one output of ``num_layers`` stacked convolutions sees:
-    ``1 + num_layers · (kernel_size - 1) · dilation``.
+    ``1 + (kernel_size - 1) · Σ_ℓ dilation_ℓ``, which is ``1 + num_layers · (kernel_size - 1) ·
+    dilation`` for one dilation in every layer.
 
+    Arguments: ``num_layers`` int ≥ 1; ``kernel_size`` int ≥ 1; ``dilation`` an int ≥ 1 for
+    every layer, or a list of ``num_layers`` ints (e.g. WaveNet's ``[1, 2, 4, …]``).
     Chapter 1; tests/test_sequences.py::test_receptive_field_is_where_the_gradient_reaches.
     """
-    for name, value in (("num_layers", num_layers), ("kernel_size", kernel_size), ("dilation", dilation)):
+    for name, value in (("num_layers", num_layers), ("kernel_size", kernel_size)):
         check_positive_int(value, name)
-    return 1 + num_layers * (kernel_size - 1) * dilation
+    if isinstance(dilation, int):
+        check_positive_int(dilation, "dilation")
+        return 1 + num_layers * (kernel_size - 1) * dilation
+    dilations = list(dilation)
+    if len(dilations) != num_layers:
+        raise ValueError(f"dilation must be one int or one per layer ({num_layers}), received {len(dilations)}")
+    for value in dilations:
+        check_positive_int(value, "every dilation")
+    return 1 + (kernel_size - 1) * sum(dilations)
 
 
 def conv_pool_features(signal, kernels):
@@ -160,7 +171,8 @@ def causal_convolution(signal, kernel):
     signal = _signal(signal)
     kernel = _signal(kernel, "kernel")
     padded = jnp.concatenate([jnp.zeros(kernel.shape[0] - 1, signal.dtype), signal])
-    return conv1d(padded, kernel[::-1])
+    # conv1d(padded, kernel[::-1]), as one operation (jnp.correlate is also a cross-correlation)
+    return jnp.correlate(padded, kernel[::-1], mode="valid")
 
 
 def decay_kernel(gamma, length):

@@ -34,6 +34,27 @@ def test_receptive_field_is_where_the_gradient_reaches(num_layers, kernel_size):
     assert int(jnp.sum(grad != 0)) == sequences.receptive_field(num_layers, kernel_size)
 
 
+@pytest.mark.parametrize("dilations", [[2, 2, 2], [1, 2, 4, 8], [3]])
+def test_dilated_receptive_field_is_where_the_gradient_reaches(dilations):
+    kernel_size = 3
+
+    def dilated(kernel, dilation):
+        """A dilated kernel is an ordinary one with dilation - 1 zeros between its taps."""
+        spread = jnp.zeros((kernel.shape[0] - 1) * dilation + 1)
+        return spread.at[::dilation].set(kernel)
+
+    def last_output(signal):
+        for dilation in dilations:
+            signal = sequences.conv1d(signal, dilated(jnp.ones(kernel_size), dilation))
+        return signal[-1]
+
+    grad = jax.grad(last_output)(jnp.ones(80))
+    reach = int(jnp.max(jnp.nonzero(grad)[0]) - jnp.min(jnp.nonzero(grad)[0]) + 1)
+    assert reach == sequences.receptive_field(len(dilations), kernel_size, dilations)
+    if len(set(dilations)) == 1:
+        assert reach == sequences.receptive_field(len(dilations), kernel_size, dilations[0])
+
+
 def test_pooled_convolution_cannot_tell_the_order_of_distant_events():
     gunshot, runners = jnp.array([3.0, -3.0]), jnp.array([1.0, 1.0, 1.0])
     first = jnp.zeros(40).at[5:7].set(gunshot).at[25:28].set(runners)
@@ -125,5 +146,7 @@ def test_compare_sums_answers_every_sum_comparison_label(T):
 def test_bad_inputs_of_the_duality_and_the_hand_weighted_rnn():
     with pytest.raises(ValueError, match="0 < gamma < 1"):
         sequences.decay_kernel(1.5, 4)
+    with pytest.raises(ValueError, match="one per layer"):
+        sequences.receptive_field(3, 5, [1, 2])
     with pytest.raises(ValueError, match="xs must have shape"):
         sequences.hand_weighted_rnn(jnp.ones((4, 3)))
