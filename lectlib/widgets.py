@@ -38,6 +38,8 @@ SLIDER_MAX_WIDTH = "420px"
 
 def new_figure(figsize=(6, 3), **subplots):
     """A figure with its axes, made without pyplot (no global figure registry, no backend).
+    For ``render`` functions of :func:`interactive_figure` (chapters 1 on); checked by
+    tests/test_widgets.py.
 
     Arguments:
         figsize: ``(width, height)`` in inches.
@@ -59,7 +61,8 @@ def _release(fig):
 
 
 def figure_to_png(fig, dpi=80):
-    """Renders a matplotlib figure to PNG bytes and releases it.
+    """Renders a matplotlib figure to PNG bytes and releases it (every interactive figure,
+    chapters 1 on; checked by tests/test_widgets.py).
 
     Uses the figure's own canvas (Agg for PNG output), never pyplot's current figure or
     the global backend. A figure that pyplot manages is closed, so it is not shown a
@@ -78,14 +81,15 @@ def figure_to_png(fig, dpi=80):
     return buffer.getvalue()
 
 
-def phone_scale(fig, dpi):
+def _phone_scale(fig, dpi):
     """How much a phone shrinks a frame of ``fig`` rendered at ``dpi`` (1 when it fits)."""
     return min(1.0, PHONE_COLUMN_PX / (fig.get_figwidth() * dpi))
 
 
 def text_px_on_phone(fig, text, dpi):
-    """The height in CSS px that ``text`` (a matplotlib Text of ``fig``) has on a phone."""
-    return text.get_fontsize() * dpi / 72 * phone_scale(fig, dpi)
+    """The height in CSS px that ``text`` (a matplotlib Text of ``fig``) has on a phone.
+    Every interactive figure, chapters 1 on; checked by tests/test_widgets.py."""
+    return text.get_fontsize() * dpi / 72 * _phone_scale(fig, dpi)
 
 
 def _is_drawing_text(text):
@@ -98,14 +102,16 @@ def _is_drawing_text(text):
 def readable_texts(fig):
     """The texts of ``fig`` that :func:`make_text_readable` enlarges: titles, axis and
     tick labels, legends, annotations in axes or figure coordinates (not data-coordinate
-    labels of drawings), each with some text in it."""
+    labels of drawings), each with some text in it. Every interactive figure, chapters 1
+    on; checked by tests/test_widgets.py."""
     texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
     return [t for t in texts if not _is_drawing_text(t)]
 
 
 def make_text_readable(fig, dpi):
     """Enlarges every text of ``fig`` that a phone would show smaller than
-    ``MIN_TEXT_PX_ON_PHONE`` px to that size, and lays the figure out again.
+    ``MIN_TEXT_PX_ON_PHONE`` px to that size, and lays the figure out again. Every
+    interactive figure, chapters 1 on; checked by tests/test_widgets.py.
 
     A frame wider than the phone's column is scaled down to fit it, so the smallest
     readable font grows with the figure's width. Tick labels are enlarged through
@@ -119,7 +125,7 @@ def make_text_readable(fig, dpi):
     Returns:
         The smallest font size, in points, that the figure's texts now have.
     """
-    min_points = MIN_TEXT_PX_ON_PHONE * 72 / dpi / phone_scale(fig, dpi)
+    min_points = MIN_TEXT_PX_ON_PHONE * 72 / dpi / _phone_scale(fig, dpi)
     changed = False
     for axes in fig.axes:
         for axis_name, axis in (("x", axes.xaxis), ("y", axes.yaxis)):
@@ -161,7 +167,8 @@ _TEX_SYMBOLS = {
 
 def plain_text(label):
     """A matplotlib label as plain text for a screen reader: mathtext ``$\\gamma_t$``
-    becomes ``γ_t``, other TeX commands and braces are dropped."""
+    becomes ``γ_t``, other TeX commands and braces are dropped. Alt text of every
+    interactive figure, chapters 1 on; checked by tests/test_widgets.py."""
     def symbol(match):
         return _TEX_SYMBOLS.get(match.group(1), match.group(1))
 
@@ -171,7 +178,8 @@ def plain_text(label):
 
 def describe_figure(fig):
     """What ``fig`` shows, read from its own text: the overall title, then each panel's
-    title, axis labels and legend entries. For alt text when the page gives none."""
+    title, axis labels and legend entries. For alt text when the page gives none (every
+    interactive figure, chapters 1 on; checked by tests/test_widgets.py)."""
     parts = []
     suptitle = getattr(fig, "_suptitle", None)
     if suptitle is not None and suptitle.get_text().strip():
@@ -193,13 +201,13 @@ def describe_figure(fig):
     return "; ".join(parts) if parts else "a figure"
 
 
-def alt_text(description, values):
+def _alt_text(description, values):
     """The alt text of one frame: the description and the frame's parameter values."""
     shown = ", ".join(f"{name} = {_format_value(value)}" for name, value in values.items())
     return f"Interactive figure, {shown}: {description}"
 
 
-def frame_html(png, alt):
+def _frame_html(png, alt):
     """An ``<img>`` holding the PNG inline, with its alt text, scaled to fit its column."""
     source = base64.b64encode(png).decode("ascii")
     return (f'<img class="lectlib-frame" alt="{html.escape(alt, quote=True)}" '
@@ -238,12 +246,14 @@ def _frame(render, values, dpi, alt):
         description = alt(**values)
     else:
         description = alt
-    text = alt_text(description, values)
-    return ipywidgets.HTML(value=frame_html(figure_to_png(fig, dpi=dpi), text))
+    text = _alt_text(description, values)
+    return ipywidgets.HTML(value=_frame_html(figure_to_png(fig, dpi=dpi), text))
 
 
 def interactive_figure(render, dpi=80, alt=None, **grids):
     """A figure with a slider per parameter that stays interactive without a kernel.
+    Every chapter has one (chapters 1 on); checked by tests/test_widgets.py and, in a
+    browser, tests/test_site.py.
 
     Arguments:
         render: ``render(**values) -> matplotlib.figure.Figure``, called once per grid point.
