@@ -216,6 +216,19 @@ def ngram_probabilities(counts, ids, smoothing=1.0):
     return (pairs + smoothing) / (contexts + smoothing * counts.vocab_size)
 
 
+def ngram_context_counts(counts, ids):
+    """``N(c_{t−n+1} … c_{t−1})``: how often the context of every character of ``ids`` occurs in
+    the training text (0: never seen, and the smoothed model falls back to ``1/|V|``).
+
+    Arguments: ``counts`` from ``ngram_counts``; ``ids`` ``(T,)``. Returns ``(T,)`` int64.
+
+    Chapter 11; tests/test_language.py::test_ngram_probabilities_are_counts_by_hand.
+    """
+    ids = _check_ids(ids, counts.vocab_size)
+    keys = _ngram_keys(ids, counts.n, counts.vocab_size, counts.start)
+    return _lookup(counts.context_keys, counts.context_counts, keys // counts.vocab_size)
+
+
 def ngram_distribution(counts, context, smoothing=1.0):
     """The whole next-character distribution ``(|V|,)`` after ``context`` (its last ``n − 1``
     characters count; shorter contexts are padded with ``counts.start``). Sums to 1.
@@ -408,8 +421,8 @@ class TrainResult(NamedTuple):
 
 
 def fit(step, params, train_ids, valid_ids, *, start, steps, batch_size=64, num_steps=32,
-        learning_rate=0.01, max_grad_norm=1.0, eval_every=100, partition="sequential", key=None,
-        report=print):
+        learning_rate=0.01, max_grad_norm=1.0, eval_every=100, eval_streams=16, partition="sequential",
+        key=None, report=print):
     """Trains a character model by truncated BPTT with clipping and Adam (cosine-decayed
     learning rate), reporting the validation NLL every ``eval_every`` steps.
 
@@ -448,7 +461,7 @@ def fit(step, params, train_ids, valid_ids, *, start, steps, batch_size=64, num_
         position += 1
         losses.append(loss)
         if (i + 1) % eval_every == 0 or i + 1 == steps:
-            valid_nll = evaluate_nll(step, params, valid_ids, start)
+            valid_nll = evaluate_nll(step, params, valid_ids, start, eval_streams)
             history.append((i + 1, valid_nll))
             snapshots[i + 1] = params
             if report is not None:

@@ -98,6 +98,10 @@ def test_ngram_probabilities_are_counts_by_hand(n, smoothing):
     probabilities = language.ngram_probabilities(counts, query, smoothing)
     expected = [by_hand_probability(train, n, len(chars), 0, smoothing, t, query) for t in range(len(query))]
     np.testing.assert_allclose(probabilities, expected, rtol=1e-12)
+    padded_train, padded_query = [0] * (n - 1) + list(train), [0] * (n - 1) + list(query)
+    contexts = collections.Counter(tuple(padded_train[i:i + n - 1]) for i in range(len(train)))
+    np.testing.assert_array_equal(language.ngram_context_counts(counts, query),
+                                  [contexts[tuple(padded_query[t:t + n - 1])] for t in range(len(query))])
     assert language.ngram_nll(counts, query, smoothing) == pytest.approx(-np.mean(np.log(expected)))
 
 
