@@ -7,11 +7,18 @@ median of several timed runs of the compiled function. Ratios are against the ba
 ``--max-loop-T`` steps (it dispatches one small computation per step); longer ones are
 extrapolated from its measured cost per step and marked as such.
 
-Usage: python bench/scans.py [--runs 7] [--max-T 1000000] [--out bench/results/scans.md]
+The numbers go into the library, ``lectlib/data_files/scans.json`` (``--out``): chapter 4
+reads them from there with ``lectlib.benchmarks.load_scan_results``, so the chapter runs
+from any folder with only the student package installed. The same table in Markdown, for
+maintainers, goes to ``bench/results/scans.md`` (``--table``); both are made by
+``lectlib.benchmarks``.
+
+Usage: python bench/scans.py [--runs 7] [--max-T 1000000] [--out lectlib/data_files/scans.json]
+       [--table bench/results/scans.md]
 """
 import argparse
-import datetime
 import functools
+import json
 import os
 import platform
 import statistics
@@ -22,12 +29,10 @@ import jax
 import jax.numpy as jnp
 
 import lectlib
-
-from report import write_results  # noqa: E402  (bench/ is on sys.path when run as a script)
+from lectlib import benchmarks
+from lectlib.benchmarks import ASSOCIATIVE, BARE, LOOP, SCAN, format_seconds
 
 ROOT = Path(__file__).resolve().parent
-LOOP, SCAN, ASSOCIATIVE, BARE = 'method="loop"', 'method="scan"', 'method="associative"', "bare lax.scan"
-ORDER = [LOOP, SCAN, ASSOCIATIVE, BARE]
 
 
 def bare_lax_scan(a, b):
@@ -97,50 +102,16 @@ def measure(steps, size, runs, max_loop_steps, loop_cost_per_step):
     return rows
 
 
-def format_seconds(seconds):
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.0f} µs"
-
-
-
-
-def markdown_table(results, runs):
-    lines = [
-        f"Measured {datetime.date.today().isoformat()} on {os.cpu_count()} CPU cores "
-        f"({platform.processor() or platform.machine()}), JAX {jax.__version__}, float32; "
-        f"median of {runs} interleaved samples after compilation (order rotated each round; each sample ≥ 20 ms of back-to-back calls). Ratio = time / time of the bare `jax.lax.scan` "
-        "in the same run (lower is faster).",
-        "",
-        "| T | d | " + " | ".join(f"{name}" for name in ORDER) + " | compile scan / associative |",
-        "|---:|---:|" + "---:|" * len(ORDER) + "---:|",
-    ]
-    for (steps, size), rows in results:
-        base = rows["bare lax.scan"]["seconds"]
-        cells = []
-        for name in ORDER:
-            if name not in rows:
-                cells.append("not run")
-                continue
-            row = rows[name]
-            mark = " (extrapolated)" if row.get("extrapolated") else ""
-            cells.append(f"{format_seconds(row['seconds'])} ({row['seconds'] / base:.2f}×){mark}")
-        scan_compile = format_seconds(rows[SCAN]["compile"])
-        associative_compile = format_seconds(rows[ASSOCIATIVE]["compile"])
-        compile_cell = f"{scan_compile} / {associative_compile}"
-        lines.append(f"| {steps:,} | {size} | " + " | ".join(cells) + f" | {compile_cell} |")
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="timed runs per cell (median reported)")
     parser.add_argument("--max-T", type=int, default=1_000_000, help="longest sequence")
     parser.add_argument("--max-loop-T", type=int, default=10_000, help="longest sequence the Python loop runs")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16])
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "scans.md")
+    parser.add_argument("--out", type=Path, default=ROOT.parent / "lectlib" / "data_files" / benchmarks.SCAN_FILE,
+                        help="the JSON the library ships and chapter 4 reads")
+    parser.add_argument("--table", type=Path, default=ROOT / "results" / "scans.md",
+                        help="the same numbers as a Markdown table, for maintainers")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.max_T < 1000:
         parser.error("--runs must be >= 1 and --max-T >= 1000")
@@ -155,13 +126,20 @@ def main(argv=None):
             summary = ", ".join(f"{k}: {format_seconds(v['seconds'])}" for k, v in rows.items())
             print(f"T={steps:>9,} d={size:>2}  {summary}", flush=True)
 
-    table = markdown_table(results, args.runs)
-    write_results(args.out, table, [{"T": t, "d": d, **rows} for (t, d), rows in results])
+    data = {"measured": benchmarks.measured_now(os.cpu_count(), platform.processor() or platform.machine(),
+                                                jax.__version__, args.runs),
+            "rows": [{"T": t, "d": d, **rows} for (t, d), rows in results]}
+    benchmarks.check_scan_results(data)
+    table = benchmarks.scan_table_markdown(data)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1))
+    args.table.parent.mkdir(parents=True, exist_ok=True)
+    args.table.write_text(table)
     print()
     print(table)
     worst = max(rows[SCAN]["seconds"] / rows[BARE]["seconds"] for _, rows in results)
     print(f'method="scan" against bare lax.scan: worst ratio {worst:.2f}× (target ≤ 1.10×)')
-    print(f"written to {args.out}")
+    print(f"written to {args.out} (read by chapter 4) and {args.table}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,16 @@
-"""Scans: a function ``f(carry, x) -> (carry, y)`` applied along a sequence.
+"""Scans (chapter 4): a step function applied along a sequence, keeping what it produces.
 
-``scan`` is the plain Python loop, the reference every faster scan is tested against.
-``linear_recurrence`` computes ``h_t = a_t * h_{t-1} + b_t`` three ways: the loop,
-``jax.lax.scan``, and ``jax.lax.associative_scan`` (O(log T) depth).
+Two contracts, both taught in chapter 4:
+
+- ``scan_states(f, h, xs)``: the lecture's scan. ``f(h, x)`` returns the new state and the
+  scan returns every state stacked, ``(T, *h.shape)``. Homework 1's ``scan`` is this form.
+- ``scan(f, init, xs)``: ``jax.lax.scan``'s contract as a plain Python loop. ``f(carry, x)``
+  returns ``(new_carry, y)`` and the scan returns ``(final_carry, ys)``; the lecture's scan is
+  the case ``y = new_carry``. Homework 1's ``memory_states`` uses this contract.
+
+``scan`` is the reference every faster scan is tested against. ``linear_recurrence``
+computes ``h_t = a_t * h_{t-1} + b_t`` three ways: the loop, ``jax.lax.scan``, and
+``jax.lax.associative_scan`` (O(log T) depth).
 """
 import jax
 import jax.numpy as jnp
@@ -23,6 +31,8 @@ def scan(f, init, xs, length=None):
 
     Returns:
         ``(final_carry, ys)`` where ``ys`` stacks every ``y`` on a new leading axis ``T``.
+
+    Chapter 4; tests/test_scans.py::test_scan_matches_lax_scan.
     """
     leaves = jax.tree_util.tree_leaves(xs)
     if leaves:
@@ -52,6 +62,31 @@ def scan(f, init, xs, length=None):
     return carry, stacked
 
 
+def scan_states(f, h, xs):
+    """The lecture's scan: every state of ``h_t = f(h_{t-1}, x_t)``, starting from ``h``.
+
+    ``f`` returns only the new state, and the scan keeps them all. It is ``scan`` (the
+    ``jax.lax.scan`` contract) with a body that carries the new state and also outputs it.
+    Homework 1's ``scan(f, h, xs)`` asks for this form, written as a loop.
+
+    Arguments:
+        f: ``f(h, x) -> new h`` (same shape and dtype as ``h``).
+        h: the initial state ``h_0`` (an array, or any pytree).
+        xs: ``(T, ...)`` inputs (or a pytree of arrays with a leading axis ``T``).
+
+    Returns:
+        ``(T, *h.shape)``: the states ``h_1 … h_T`` (``h_0`` not included).
+
+    Chapter 4; tests/test_scans.py::test_scan_states_is_the_loop_that_keeps_every_state.
+    """
+    def body(carry, x):
+        new = f(carry, x)
+        return new, new
+
+    _, states = scan(body, h, xs)
+    return states
+
+
 def _empty_outputs(f, init, xs):
     """The ``ys`` of a zero-step scan: arrays with a leading axis of size 0."""
     x_shape = jax.tree_util.tree_map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape[1:], leaf.dtype), xs)
@@ -71,6 +106,8 @@ def linear_recurrence(a, b, h0=None, method="scan"):
 
     Returns:
         ``(T, d)``: the states ``h_1 … h_T``.
+
+    Chapters 3 and 4; tests/test_scans.py::test_three_methods_agree_with_numpy_loop.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, received {method!r}")
@@ -109,6 +146,8 @@ def compose_affine(earlier, later):
 
     Each element ``(a, b)`` stands for the map ``h ↦ a * h + b``; composing ``earlier``
     then ``later`` gives ``h ↦ a₂a₁ h + (a₂b₁ + b₂)``. Works on stacked elements too.
+
+    Chapter 4; tests/test_scans.py::test_compose_affine_is_associative.
     """
     a1, b1 = earlier
     a2, b2 = later
@@ -139,6 +178,8 @@ def run(step, params, xs, h0):
 
     Returns:
         All states stacked on axis 0: ``(T, d_h)``, or a tuple ``(hs, cs)`` for the LSTM.
+
+    Chapters 3-10; tests/test_memory.py::test_closed_form_equals_running_the_linear_memory.
     """
     xs = as_sequence(xs)
 

@@ -48,3 +48,48 @@ def test_combinations_within_a_level_are_independent():
 def test_bad_length():
     with pytest.raises(ValueError, match="positive int"):
         scan_tree.hillis_steele_levels(0)
+
+
+@pytest.mark.parametrize("schedule", [scan_tree.hillis_steele_levels, scan_tree.blelloch_levels])
+@pytest.mark.parametrize("num_steps", [1, 2, 7, 8, 16, 33])
+def test_covered_ranges_grow_to_every_prefix(schedule, num_steps):
+    stages = scan_tree.covered_ranges(schedule(num_steps), num_steps)
+    assert stages[0] == [(i, i) for i in range(num_steps)]
+    assert stages[-1] == [(0, i) for i in range(num_steps)]
+    # against the sums the schedule computes: element i holds x_first + ... + x_last
+    values = [2.0**i for i in range(num_steps)]
+    levels = schedule(num_steps)
+    for depth in range(len(levels) + 1):
+        sums = scan_tree.apply_levels(levels[:depth], values, lambda a, b: a + b)
+        assert sums == [sum(values[f:l + 1]) for f, l in stages[depth]]
+
+
+def test_covered_ranges_refuse_a_combination_of_non_adjacent_ranges():
+    with pytest.raises(ValueError, match="not adjacent"):
+        scan_tree.covered_ranges([[(0, 2)]], 3)
+
+
+def test_draw_schedule_draws_a_box_per_element_and_an_arrow_per_combination():
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    levels = scan_tree.blelloch_levels(8)
+    axes = Figure().subplots()
+    stages = scan_tree.draw_schedule(axes, levels, 8, title="Blelloch")
+    boxes = [p for p in axes.patches if isinstance(p, Rectangle)]
+    arrows = [p for p in axes.patches if isinstance(p, FancyArrowPatch)]
+    assert len(boxes) == 8 * (len(levels) + 1)
+    assert len(arrows) == scan_tree.depth_and_work(levels)[1]
+    labels = {t.get_text() for t in axes.texts}
+    assert {"0–7", "4–7", "0–3", "0–5"} <= labels and stages[-1][7] == (0, 7)
+    axes = Figure().subplots()
+    scan_tree.draw_schedule(axes, levels, 8, upto=1)
+    assert len([p for p in axes.patches if isinstance(p, Rectangle)]) == 16
+    with pytest.raises(ValueError, match="upto"):
+        scan_tree.draw_schedule(axes, levels, 8, upto=len(levels) + 1)
+
+
+@pytest.mark.parametrize("num_steps", [1, 2, 3, 8, 9, 1000, 1024, 1025])
+def test_hillis_steele_closed_form_counts_the_listed_levels(num_steps):
+    assert scan_tree.hillis_steele_depth_and_work(num_steps) == \
+        scan_tree.depth_and_work(scan_tree.hillis_steele_levels(num_steps))

@@ -117,3 +117,20 @@ def test_run_carries_the_lstm_pair():
     params = lectlib.cells.lstm.init(jax.random.key(0), 3, 5)
     hs, cs = lectlib.run(lectlib.cells.lstm.step, params, jnp.ones((4, 3)), lectlib.cells.lstm.init_state(5))
     assert hs.shape == cs.shape == (4, 5)
+
+
+def test_scan_states_is_the_loop_that_keeps_every_state():
+    rng = np.random.default_rng(3)
+    xs = rng.normal(size=(6, 2)).astype(np.float32)
+    w = rng.normal(size=(3, 2)).astype(np.float32)
+    f = lambda h, x: 0.5 * h + jnp.tanh(w @ x)
+    h, expected = np.zeros(3, np.float32), []
+    for x in xs:                                      # an independent loop, in numpy
+        h = 0.5 * h + np.tanh(w @ x)
+        expected.append(h)
+    states = lectlib.scans.scan_states(f, jnp.zeros(3), xs)
+    assert states.shape == (6, 3)
+    np.testing.assert_allclose(states, np.stack(expected), rtol=1e-5, atol=1e-6)
+    # the same as jax.lax.scan with a body that outputs its new carry
+    _, by_lax = jax.lax.scan(lambda c, x: (f(c, x), f(c, x)), jnp.zeros(3), xs)
+    np.testing.assert_allclose(states, by_lax, rtol=1e-5, atol=1e-6)
