@@ -14,10 +14,14 @@ Notation of Goodfellow et al., *Deep Learning*, ch. 10.2.2::
     ∇_b = Σ_t diag(1 − h_t²) ∇_{h_t} L    ∇_W = Σ_t diag(1 − h_t²)(∇_{h_t} L) h_{t-1}ᵀ
     ∇_U = Σ_t diag(1 − h_t²)(∇_{h_t} L) x_tᵀ
 """
+import math
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 
 from lectlib._checks import as_array, check_inexact, check_integer, check_positive_int, check_shapes
+from lectlib.cells import elman
 
 LOSSES = ("mse", "xent")
 PARAM_SHAPES = {"U": ("d_h", "d_x"), "W": ("d_h", "d_h"), "b": ("d_h",), "V": ("d_y", "d_h"), "c": ("d_y",)}
@@ -50,15 +54,19 @@ def _check_elman_inputs(params, xs, ys, h0, loss):
 def elman_forward(params, xs, h0):
     """The forward pass, keeping what the backward pass needs.
 
+    Each step is :func:`lectlib.cells.elman.step` and the read-out :func:`lectlib.cells.elman.output`:
+    the Elman equations are written once, in ``lectlib.cells.elman``. Chapters 6 and 7;
+    tests/test_bptt.py::test_elman_loss_matches_the_independent_forward_pass.
+
     Arguments: ``params`` with ``U, W, b, V, c``; ``xs``: ``(T, d_x)``; ``h0``: ``(d_h,)``.
     Returns: ``hs`` ``(T, d_h)`` (``h_1 … h_T``) and ``os`` ``(T, d_y)``.
     """
     def step(h, x):
-        h = jnp.tanh(params["b"] + params["W"] @ h + params["U"] @ x)
+        h = elman.step(params, h, x)
         return h, h
 
     _, hs = jax.lax.scan(step, h0, xs)
-    return hs, hs @ params["V"].T + params["c"][None, :]
+    return hs, elman.output(params, hs)
 
 
 def _loss_and_output_grads(os, ys, loss):
@@ -76,6 +84,7 @@ def elman_loss(params, xs, ys, h0=None, loss="mse"):
     """``L`` computed by the forward pass alone (what ``jax.grad`` differentiates).
 
     Returns ``(L, h_T)``: the loss and the last state, so chunks can be chained.
+    Chapter 7; tests/test_bptt.py::test_elman_loss_matches_the_independent_forward_pass.
     """
     params, xs, ys, h0 = _check_elman_inputs(params, xs, ys, h0, loss)
     hs, os = elman_forward(params, xs, h0)
@@ -95,6 +104,8 @@ def elman_grads(params, xs, ys, h0=None, loss="mse"):
 
     Returns:
         ``(L, grads)`` with ``grads`` a dict shaped like ``params``, equal to ``jax.grad``'s.
+
+    Chapter 7 (the Elman network, written out); tests/test_bptt.py::test_elman_grads_equal_jax_grad_in_float64.
     """
     params, xs, ys, h0 = _check_elman_inputs(params, xs, ys, h0, loss)
     hs, os = elman_forward(params, xs, h0)
@@ -119,8 +130,90 @@ def elman_grads(params, xs, ys, h0=None, loss="mse"):
     return value, grads
 
 
+class ScalarBPTT(NamedTuple):
+    """Every number of :func:`scalar_bptt`, step by step (lists indexed by ``t = 1 … T``
+    unless said otherwise).
+
+    Attributes:
+        h: states ``[h_0, h_1, …, h_T]`` (``T + 1`` numbers, ``h_0`` first).
+        o: outputs ``o_t = v h_t``.
+        loss: ``L = Σ_t ½ (o_t − y_t)²``.
+        dL_do: ``∂L/∂o_t = o_t − y_t``.
+        dL_dh: ``∂L/∂h_t`` (through ``o_t`` and through ``h_{t+1}``).
+        dL_da: ``∂L/∂a_t = (1 − h_t²) ∂L/∂h_t``.
+        grads: ``{"u": ∂L/∂u, "w": ∂L/∂w, "v": ∂L/∂v}``.
+    """
+    h: list
+    o: list
+    loss: float
+    dL_do: list
+    dL_dh: list
+    dL_da: list
+    grads: dict
+
+
+def scalar_bptt(u, w, v, xs, ys, h0=0.0):
+    """BPTT by hand for a scalar Elman network, in plain Python floats (no JAX).
+
+    ``a_t = w h_{t-1} + u x_t``, ``h_t = tanh(a_t)``, ``o_t = v h_t``, ``L = Σ_t ½ (o_t − y_t)²``.
+    The backward pass runs from ``t = T`` down to 1::
+
+        ∂L/∂o_t = o_t − y_t
+        ∂L/∂h_t = v ∂L/∂o_t + w ∂L/∂a_{t+1}      (no second term at t = T)
+        ∂L/∂a_t = (1 − h_t²) ∂L/∂h_t
+        ∂L/∂v = Σ_t ∂L/∂o_t h_t    ∂L/∂w = Σ_t ∂L/∂a_t h_{t-1}    ∂L/∂u = Σ_t ∂L/∂a_t x_t
+
+    Chapter 7 (three steps worked by hand); tests/test_bptt.py::test_scalar_bptt_equals_jax_grad
+    and ::test_scalar_bptt_three_steps_by_hand.
+
+    Arguments:
+        u, w, v: the input, recurrent and read-out weights (numbers).
+        xs, ys: sequences of ``T >= 1`` numbers (inputs and targets).
+        h0: the initial state.
+
+    Returns:
+        A :class:`ScalarBPTT` with every intermediate number.
+    """
+    u, w, v, h0 = (_real(value, name) for value, name in ((u, "u"), (w, "w"), (v, "v"), (h0, "h0")))
+    xs = [_real(x, "xs") for x in xs]
+    ys = [_real(y, "ys") for y in ys]
+    if not xs or len(xs) != len(ys):
+        raise ValueError(f"xs and ys need the same number T >= 1 of steps, received {len(xs)} and {len(ys)}")
+    T = len(xs)
+    h = [float(h0)]
+    for t in range(T):
+        h.append(math.tanh(w * h[t] + u * xs[t]))
+    o = [v * h[t] for t in range(1, T + 1)]
+    dL_do = [o[t] - ys[t] for t in range(T)]
+    loss = sum(0.5 * e * e for e in dL_do)
+    dL_dh, dL_da = [0.0] * T, [0.0] * T
+    for t in reversed(range(T)):                    # index t holds step t + 1
+        dL_dh[t] = v * dL_do[t] + (w * dL_da[t + 1] if t + 1 < T else 0.0)
+        dL_da[t] = (1.0 - h[t + 1] ** 2) * dL_dh[t]
+    grads = {
+        "u": sum(dL_da[t] * xs[t] for t in range(T)),
+        "w": sum(dL_da[t] * h[t] for t in range(T)),          # h[t] is h_{t-1} of step t + 1
+        "v": sum(dL_do[t] * h[t + 1] for t in range(T)),
+    }
+    return ScalarBPTT(h, o, loss, dL_do, dL_dh, dL_da, grads)
+
+
+def _real(value, name):
+    """``value`` as a Python float, or a ValueError naming ``name``."""
+    if isinstance(value, (bool, str, bytes)) or getattr(value, "shape", ()) != ():
+        raise ValueError(f"{name}: expected a real number, received {value!r}")
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a real number, received {value!r}") from None
+    if not math.isfinite(result):
+        raise ValueError(f"{name}: expected a finite number, received {value!r}")
+    return result
+
+
 def global_norm(grads):
-    """``sqrt(Σ ‖g‖²)`` over every array in the pytree ``grads``."""
+    """``sqrt(Σ ‖g‖²)`` over every array in the pytree ``grads``. Chapter 7;
+    tests/test_bptt.py::test_clipping_preserves_direction_and_sets_the_norm."""
     leaves = jax.tree_util.tree_leaves(grads)
     if not leaves:
         raise ValueError("grads is an empty pytree: there is nothing to measure")
@@ -131,7 +224,9 @@ def clip_by_global_norm(grads, max_norm):
     """Rescales the whole pytree ``grads`` to global norm ``max_norm`` when it is larger.
 
     The direction is kept: every array is multiplied by the same ``max_norm / ‖g‖``.
-    Returns a pytree shaped like ``grads``.
+    Returns a pytree shaped like ``grads``. Chapter 7 (clipping);
+    tests/test_bptt.py::test_clipping_preserves_direction_and_sets_the_norm and
+    ::test_clipping_leaves_small_and_zero_gradients_alone.
     """
     if isinstance(max_norm, (int, float)) and not max_norm > 0:
         raise ValueError(f"max_norm must be positive, received {max_norm}")
@@ -159,6 +254,8 @@ def truncated_bptt(loss_fn, params, xs, ys, h0, k):
 
     Returns:
         ``(L, grads)``: the sum of the chunk losses and of their gradients.
+
+    Chapter 7 (truncated BPTT); tests/test_bptt.py::test_truncated_bptt_equals_sum_of_detached_chunk_gradients.
     """
     check_positive_int(k, "k (the chunk length)")
     xs = as_array(xs, "xs")

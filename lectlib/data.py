@@ -9,7 +9,8 @@ import numpy as np
 
 
 def as_key(key):
-    """Accepts a JAX PRNG key or an int seed; returns a key."""
+    """Accepts a JAX PRNG key or an int seed; returns a key. Every task generator of
+    chapters 1-10 starts with it; tests/test_data.py::test_same_key_same_data_and_int_seeds_work."""
     if isinstance(key, (int, np.integer)):
         return jax.random.key(int(key))
     return key
@@ -26,6 +27,7 @@ def clock(key, n, T, tick_prob=0.3, tick_length=0.1):
     the target at every step is the time so far, ``tick_length`` × the number of ticks.
 
     Returns: ``xs`` ``(n, T, 1)`` in {0, 1}; ``ys`` ``(n, T, 1)``.
+    Chapters 6 and 8; tests/test_data.py::test_clock_target_is_time_so_far.
     """
     _check_positive(n=n, T=T)
     ticks = jax.random.bernoulli(as_key(key), tick_prob, (n, T, 1)).astype(jnp.float32)
@@ -37,6 +39,7 @@ def parity(key, n, T, per_step=False):
 
     Returns: ``xs`` ``(n, T, 1)`` in {0, 1}; ``labels`` ``(n,)`` int32 in {0, 1}, or with
     ``per_step=True`` the running parity ``(n, T)``.
+    Chapters 1, 6 and 8; tests/test_data.py::test_parity_labels.
     """
     _check_positive(n=n, T=T)
     bits = jax.random.bernoulli(as_key(key), 0.5, (n, T, 1)).astype(jnp.int32)
@@ -51,6 +54,7 @@ def adding(key, n, T):
     the two marked numbers. ``T >= 2``.
 
     Returns: ``xs`` ``(n, T, 2)``; ``ys`` ``(n,)``.
+    Chapters 8 and 9; tests/test_data.py::test_adding_marks_one_position_in_each_half.
     """
     _check_positive(n=n, T=T)
     if T < 2:
@@ -78,6 +82,8 @@ def copy(key, n, length, delay, num_symbols=8):
 
     Returns: ``tokens`` ``(n, T)`` int32; ``targets`` ``(n, T)`` int32 (blank except the
     last ``length`` steps). ``jax.nn.one_hot(tokens, num_symbols + 2)`` gives inputs.
+    A long-range recall task for the exercises of chapters 7-9 (no page trains on it yet);
+    tests/test_data.py::test_copy_targets_repeat_the_symbols_after_go.
     """
     _check_positive(n=n, length=length, delay=delay, num_symbols=num_symbols)
     symbols = jax.random.randint(as_key(key), (n, length), 2, num_symbols + 2)
@@ -92,6 +98,7 @@ def noisy_sine(key, n, T, noise=0.1, dt=0.1):
 
     Returns: ``xs`` ``(n, T, 1)`` the series at ``t``; ``ys`` ``(n, T, 1)`` the noiseless
     value at ``t + 1``, the next step to forecast.
+    Chapters 1 and 10; tests/test_data.py::test_forecasting_targets_are_the_next_value.
     """
     _check_positive(n=n, T=T)
     k_freq, k_phase, k_noise = jax.random.split(as_key(key), 3)
@@ -107,6 +114,7 @@ def random_walk(key, n, T, step_size=0.1, drift=0.0):
     """Forecasting a Gaussian random walk: the best forecast is the last value (+ drift).
 
     Returns: ``xs`` ``(n, T, 1)`` the walk at ``t``; ``ys`` ``(n, T, 1)`` the walk at ``t + 1``.
+    Chapter 1 (named among the forecasting tasks); tests/test_data.py::test_forecasting_targets_are_the_next_value.
     """
     _check_positive(n=n, T=T)
     steps = drift + step_size * jax.random.normal(as_key(key), (n, T + 1))
@@ -119,6 +127,7 @@ def sum_comparison(key, n, T):
     first channel's total is larger than the second's.
 
     Returns: ``xs`` ``(n, T, 2)``; ``labels`` ``(n,)`` int32 in {0, 1}.
+    Chapter 1; tests/test_data.py::test_sum_comparison_labels.
     """
     _check_positive(n=n, T=T)
     xs = jax.random.uniform(as_key(key), (n, T, 2), minval=-1.0, maxval=1.0)
@@ -127,7 +136,8 @@ def sum_comparison(key, n, T):
 
 
 def random_lengths(key, n, min_length, max_length):
-    """``(n,)`` int32 lengths drawn uniformly from ``[min_length, max_length]``."""
+    """``(n,)`` int32 lengths drawn uniformly from ``[min_length, max_length]``.
+    Chapter 6; tests/test_data.py::test_pad_and_lengths."""
     _check_positive(n=n, min_length=min_length, max_length=max_length)
     if min_length > max_length:
         raise ValueError(f"min_length {min_length} is larger than max_length {max_length}")
@@ -141,6 +151,7 @@ def pad(sequences, length=None, value=0.0):
     ``length``: the padded length (default: the longest).
 
     Returns: ``batch`` ``(n, T, ...)`` and ``mask`` ``(n, T)`` float32, 1 on real steps.
+    Chapter 6; tests/test_data.py::test_pad_and_lengths.
     """
     if not sequences:
         raise ValueError("pad needs at least one sequence")
@@ -168,6 +179,7 @@ def decaying_sum(key, n, T, gamma=0.8, scale=1.0):
     can be checked against the ``gamma`` that made the data.
 
     Returns: ``xs`` ``(n, T, 1)`` standard normal; ``ys`` ``(n, T, 1)``.
+    Chapter 3; tests/test_data.py::test_decaying_sum_is_the_forgetting_sum_of_its_inputs.
     """
     _check_positive(n=n, T=T)
     if not 0.0 <= gamma <= 1.0:
@@ -183,12 +195,13 @@ def decaying_sum(key, n, T, gamma=0.8, scale=1.0):
 
 
 def ice_cream(key, n, T, num_flavors=3, query_prob=0.3):
-    """The ice-cream shop of the output-modeling chapter: at each step a customer either
-    buys a flavour or asks how many of one flavour were sold so far.
+    """Your ice creams, the lecture's example in chapter 5: at each step you either eat an
+    ice cream of one flavour or are asked how many of one flavour you have eaten so far.
 
-    Returns: ``xs`` ``(n, T, 2 * num_flavors)``: a one-hot purchase in the first half or a
-    one-hot question in the second; ``ys`` ``(n, T)``: the count of the asked flavour at
-    question steps, 0 elsewhere; ``mask`` ``(n, T)``: 1 at question steps.
+    Returns: ``xs`` ``(n, T, 2 * num_flavors)``: a one-hot flavour eaten in the first half
+    or a one-hot question in the second; ``ys`` ``(n, T)``: the count of the asked flavour
+    at question steps, 0 elsewhere; ``mask`` ``(n, T)``: 1 at question steps.
+    Chapter 5; tests/test_readout.py::test_ice_cream_counts_only_purchases_before_the_question.
     """
     _check_positive(n=n, T=T, num_flavors=num_flavors)
     k_kind, k_flavor = jax.random.split(as_key(key))
@@ -207,6 +220,7 @@ def moving_blob(key, n, T, width=12, noise=0.1):
     (wrapping around); no single frame tells the direction.
 
     Returns: ``frames`` ``(n, T, width)``; ``labels`` ``(n,)`` int32, 1 when moving right.
+    Chapter 6; tests/test_readout.py::test_moving_blob_moves_one_pixel_per_frame_in_the_labelled_direction.
     """
     _check_positive(n=n, T=T, width=width)
     k_start, k_direction, k_noise = jax.random.split(as_key(key), 3)

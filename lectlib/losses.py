@@ -22,7 +22,8 @@ def _as_steps(array, name):
 
 
 def per_step_square_error(y_hat, y):
-    """``‖ŷ_t − y_t‖²`` for every step. ``y_hat``, ``y``: ``(T, d_y)`` or ``(T,)``. Returns ``(T,)``."""
+    """``‖ŷ_t − y_t‖²`` for every step. ``y_hat``, ``y``: ``(T, d_y)`` or ``(T,)``. Returns ``(T,)``.
+    Chapter 6 (the bars under the clock); tests/test_losses.py::test_sequence_mse_is_mean_over_steps_of_squared_norms."""
     y_hat = _as_steps(y_hat, "y_hat")
     y = _as_steps(y, "y")
     check_shapes([(y_hat, ("T", "d_y"), "y_hat"), (y, ("T", "d_y"), "y")])
@@ -33,6 +34,7 @@ def sequence_mse(y_hat, y):
     """Mean over steps of the per-step square error, ``(1/T) Σ_t ‖ŷ_t − y_t‖²``.
 
     Arguments: ``y_hat``, ``y``: ``(T, d_y)`` or ``(T,)``. Returns a scalar.
+    Chapter 6; tests/test_losses.py::test_sequence_mse_is_mean_over_steps_of_squared_norms.
     """
     return jnp.mean(per_step_square_error(y_hat, y))
 
@@ -47,7 +49,7 @@ def last_step_cross_entropy(logits, label):
     """``−log softmax(logits[-1])[label]``: only the last step is judged.
 
     Arguments: ``logits``: ``(T, C)``; ``label``: an integer class in ``[0, C)``.
-    Returns a scalar.
+    Returns a scalar. Chapter 6; tests/test_losses.py::test_last_step_cross_entropy_reads_only_the_last_step.
     """
     logits = as_array(logits, "logits")
     check_inexact(logits, "logits")
@@ -58,7 +60,8 @@ def last_step_cross_entropy(logits, label):
 
 
 def lengths_to_mask(lengths, num_steps):
-    """``(B,)`` lengths → ``(B, T)`` float mask, 1 on the first ``lengths[b]`` steps."""
+    """``(B,)`` lengths → ``(B, T)`` float mask, 1 on the first ``lengths[b]`` steps.
+    Chapter 6; tests/test_losses.py::test_lengths_to_mask."""
     lengths = as_array(lengths, "lengths")
     check_integer(lengths, "lengths")
     check_shapes([(lengths, ("B",), "lengths")])
@@ -76,6 +79,7 @@ def masked_sequence_mse(y_hat, y, mask):
 
     Arguments: ``y_hat``, ``y``: ``(B, T, d_y)``; ``mask``: ``(B, T)``, 1 on real steps and
     0 on padding (each sequence needs at least one real step). Returns a scalar.
+    Chapter 6; tests/test_losses.py::test_masked_mse_equals_mean_of_unpadded_losses.
     """
     y_hat = as_array(y_hat, "y_hat")
     y = as_array(y, "y")
@@ -92,6 +96,7 @@ def masked_last_step_cross_entropy(logits, labels, mask):
 
     Arguments: ``logits``: ``(B, T, C)``; ``labels``: ``(B,)`` integers; ``mask``: ``(B, T)``,
     1 on the real steps (a prefix) and 0 on padding. Returns a scalar.
+    Chapter 6; tests/test_losses.py::test_masked_cross_entropy_uses_each_sequence_last_real_step.
     """
     logits = as_array(logits, "logits")
     check_inexact(logits, "logits")

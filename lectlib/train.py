@@ -14,13 +14,15 @@ import optax
 
 
 def sgd_update(params, grads, learning_rate):
-    """``θ ← θ − η g`` for every array of the pytrees ``params`` and ``grads``."""
+    """``θ ← θ − η g`` for every array of the pytrees ``params`` and ``grads``.
+    Chapters 3, 7 and 8; tests/test_train.py::test_sgd_update_is_theta_minus_eta_g."""
     return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, params, grads)
 
 
 def batch_mean(per_example_loss):
     """Turns ``loss(params, x, y) -> scalar`` on one sequence into ``loss(params, (xs, ys))``,
-    the mean over a batch (leading axis) via ``jax.vmap``."""
+    the mean over a batch (leading axis) via ``jax.vmap``.
+    Chapters 6-10; tests/test_train.py::test_batch_mean_and_accuracy."""
     def loss(params, batch):
         xs, ys = batch
         return jnp.mean(jax.vmap(per_example_loss, in_axes=(None, 0, 0))(params, xs, ys))
@@ -42,7 +44,8 @@ class FitResult(NamedTuple):
 
 
 def make_optimizer(name, learning_rate, max_grad_norm=None):
-    """``"sgd"`` (the plain update) or ``"adam"``, optionally after global-norm clipping."""
+    """``"sgd"`` (the plain update) or ``"adam"``, optionally after global-norm clipping
+    (chapter 7). Used by ``fit``; tests/test_train.py::test_fit_with_sgd_follows_the_hand_written_update."""
     optimizers = {"sgd": optax.sgd, "adam": optax.adam}
     if name not in optimizers:
         raise ValueError(f"optimizer must be one of {sorted(optimizers)}, received {name!r}")
@@ -69,7 +72,8 @@ def fit(loss_fn: Callable, params, batch, *, steps: int, learning_rate: float = 
         target: stop once the metric reaches it (``>=`` when ``higher_is_better``, else ``<=``).
 
     Returns:
-        A ``FitResult``.
+        A ``FitResult``. Chapters 3 and 5-10; tests/test_train.py::test_fit_with_sgd_follows_the_hand_written_update
+        and ::test_fit_stops_at_target.
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, received {steps!r}")
@@ -106,5 +110,6 @@ def fit(loss_fn: Callable, params, batch, *, steps: int, learning_rate: float = 
 
 
 def accuracy(logits, labels):
-    """Share of ``argmax(logits, -1) == labels``. ``logits``: ``(n, C)``; ``labels``: ``(n,)``."""
+    """Share of ``argmax(logits, -1) == labels``. ``logits``: ``(n, C)``; ``labels``: ``(n,)``.
+    Chapters 6 and 8; tests/test_train.py::test_batch_mean_and_accuracy."""
     return jnp.mean(jnp.argmax(logits, axis=-1) == labels)

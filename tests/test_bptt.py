@@ -127,3 +127,62 @@ def test_truncated_bptt_rejects_bad_chunk_length():
     params, xs, ys, h0 = random_problem(0, 4, 2, 3, 2, "mse")
     with pytest.raises(ValueError, match="chunk length"):
         bptt.truncated_bptt(elman_mse, params, xs, ys, h0, 0)
+
+
+def test_scalar_bptt_three_steps_by_hand():
+    # u = 1, w = 0.5, v = 2, x = (1, 0, 0), y = 0: the numbers of chapter 7's recursion, step by step
+    r = bptt.scalar_bptt(1.0, 0.5, 2.0, [1.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+    h1 = np.tanh(1.0)
+    h2 = np.tanh(0.5 * h1)
+    h3 = np.tanh(0.5 * h2)
+    np.testing.assert_allclose(r.h, [0.0, h1, h2, h3], rtol=1e-15)
+    np.testing.assert_allclose(r.o, [2 * h1, 2 * h2, 2 * h3], rtol=1e-15)
+    da3 = (1 - h3**2) * 2.0 * (2 * h3)
+    da2 = (1 - h2**2) * (2.0 * (2 * h2) + 0.5 * da3)
+    da1 = (1 - h1**2) * (2.0 * (2 * h1) + 0.5 * da2)
+    np.testing.assert_allclose(r.dL_da, [da1, da2, da3], rtol=1e-14)
+    assert r.loss == pytest.approx(0.5 * ((2 * h1) ** 2 + (2 * h2) ** 2 + (2 * h3) ** 2), rel=1e-15)
+    assert r.grads["u"] == pytest.approx(da1 * 1.0, rel=1e-14)            # x_2 = x_3 = 0
+    assert r.grads["w"] == pytest.approx(da2 * h1 + da3 * h2, rel=1e-14)   # h_0 = 0
+    assert r.grads["v"] == pytest.approx(2 * h1 * h1 + 2 * h2 * h2 + 2 * h3 * h3, rel=1e-14)
+
+
+@pytest.mark.parametrize("T", [1, 3, 7])
+def test_scalar_bptt_equals_jax_grad(T):
+    rng = np.random.default_rng(T)
+    u, w, v, h0 = (float(a) for a in rng.normal(size=4))
+    xs, ys = list(rng.normal(size=T)), list(rng.normal(size=T))
+
+    def loss(weights):
+        u, w, v = weights
+        h, total = h0, 0.0
+        for x, y in zip(xs, ys):
+            h = jnp.tanh(w * h + u * x)
+            total = total + 0.5 * (v * h - y) ** 2
+        return total
+
+    r = bptt.scalar_bptt(u, w, v, xs, ys, h0=h0)
+    with jax.enable_x64(True):
+        weights = jnp.array([u, w, v], dtype=jnp.float64)
+        expected = jax.grad(loss)(weights)
+        assert r.loss == pytest.approx(float(loss(weights)), rel=1e-12)
+    np.testing.assert_allclose([r.grads[n] for n in "uwv"], np.asarray(expected), rtol=1e-10, atol=1e-13)
+    # and the 1×1 Elman network of elman_grads agrees too
+    params = {"U": np.array([[u]]), "W": np.array([[w]]), "b": np.zeros(1), "V": np.array([[v]]), "c": np.zeros(1)}
+    with jax.enable_x64(True):
+        _, grads = bptt.elman_grads(params, np.array(xs)[:, None], np.array(ys)[:, None], np.array([h0]))
+    np.testing.assert_allclose([grads["U"][0, 0], grads["W"][0, 0], grads["V"][0, 0]],
+                               [r.grads[n] for n in "uwv"], rtol=1e-10)
+
+
+def test_scalar_bptt_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="same number T >= 1"):
+        bptt.scalar_bptt(1.0, 0.5, 2.0, [1.0, 2.0], [0.0])
+    with pytest.raises(ValueError, match="same number T >= 1"):
+        bptt.scalar_bptt(1.0, 0.5, 2.0, [], [])
+    with pytest.raises(ValueError, match="w: expected a real number"):
+        bptt.scalar_bptt(1.0, "0.5", 2.0, [1.0], [0.0])
+    with pytest.raises(ValueError, match="xs: expected a real number"):
+        bptt.scalar_bptt(1.0, 0.5, 2.0, [[1.0, 2.0]], [0.0])
+    with pytest.raises(ValueError, match="finite"):
+        bptt.scalar_bptt(1.0, float("nan"), 2.0, [1.0], [0.0])

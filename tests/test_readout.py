@@ -58,3 +58,14 @@ def test_moving_blob_moves_one_pixel_per_frame_in_the_labelled_direction():
     steps = (np.diff(positions, axis=1) + 10) % 10
     for b in range(6):
         assert set(steps[b]) == ({1} if labels[b] == 1 else {9})
+
+
+def test_favourite_read_is_the_most_eaten_flavour():
+    assert int(readout.favourite_read(None, jnp.array([2.0, 5.0, 1.0]), jnp.zeros(6))) == 1
+    assert int(readout.favourite_read(None, jnp.array([4.0, 1.0, 4.0]), jnp.zeros(6))) == 0   # first on a tie
+    xs, _, _ = data.ice_cream(5, n=1, T=25)
+    eaten = np.cumsum(np.asarray(xs[0, :, :3]), axis=0)           # counts by an independent cumsum
+    hs = jnp.asarray(eaten)
+    favourites = readout.read_all(readout.favourite_read, None, hs, xs[0])
+    for t in range(25):
+        assert eaten[t, int(favourites[t])] == eaten[t].max()
