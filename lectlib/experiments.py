@@ -42,6 +42,21 @@ def states(cell, params, xs):
     return carry[0] if cell == "lstm" else carry
 
 
+def gate_activations(cell, params, xs):
+    """The gates of a gated cell at every step of its run over one sequence ``xs`` ``(T, d_x)``:
+    the cell's ``gates(params, h_{t-1}, x_t)`` stacked, a dict of ``(T, d_h)`` arrays (MGU: f, h;
+    LSTM: f, i, o, g; GRU: z, r, h). Chapter 9; tests/test_experiments.py::test_gate_activations_follow_the_run."""
+    module = _cell(cell)
+    if not hasattr(module, "gates"):
+        raise ValueError(f"cell {cell!r} has no gates; gated cells are {sorted(n for n, m in CELLS.items() if hasattr(m, 'gates'))}")
+    xs = jnp.asarray(xs)
+    first = module.init_state(params["V"].shape[1], xs.dtype)
+    carries = run(module.step, params["cell"], xs, first)
+    previous = jax.tree_util.tree_map(lambda a, c: jnp.concatenate([a[None], c[:-1]]), first, carries)
+    h_previous = previous[0] if cell == "lstm" else previous
+    return jax.vmap(lambda h, x: module.gates(params["cell"], h, x))(h_previous, xs)
+
+
 def outputs(cell, params, xs):
     """All outputs ``(T, d_y)``: ``V h_t + c``."""
     return states(cell, params, xs) @ params["V"].T + params["c"][None, :]

@@ -99,6 +99,8 @@ def test_gru_step_by_hand():
     candidate = math.tanh(0.8 * x - 0.6 * r * h0 + 0.1)
     h = cells.gru.step(params, jnp.array([h0]), jnp.array([x]))
     np.testing.assert_allclose(h, [z * h0 + (1 - z) * candidate], rtol=1e-6, atol=1e-7)
+    g = cells.gru.gates(params, jnp.array([h0]), jnp.array([x]))
+    np.testing.assert_allclose([g["z"][0], g["r"][0], g["h"][0]], [z, r, candidate], rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["linear_memory", "elman", "mgu", "gru", "lstm"])

@@ -51,3 +51,21 @@ def test_unknown_cells_and_losses_are_named():
         experiments.init(jax.random.key(0), "transformer", 1, 2, 1)
     with pytest.raises(ValueError, match="loss must be one of"):
         experiments.train("elman", jax.random.key(0), jnp.ones((2, 3, 1)), jnp.ones((2, 1)), loss="hinge")
+
+
+@pytest.mark.parametrize("cell", ["mgu", "lstm", "gru"])
+def test_gate_activations_follow_the_run(cell):
+    params = experiments.init(jax.random.key(7), cell, 2, 3, 1)
+    xs = jax.random.normal(jax.random.key(8), (5, 2))
+    module = experiments.CELLS[cell]
+    carry, expected = module.init_state(3), []
+    for x in xs:
+        h = carry[0] if cell == "lstm" else carry
+        expected.append(module.gates(params["cell"], h, x))
+        carry = module.step(params["cell"], carry, x)
+    got = experiments.gate_activations(cell, params, xs)
+    assert set(got) == set(expected[0])
+    for name in got:
+        np.testing.assert_allclose(got[name], np.stack([e[name] for e in expected]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no gates"):
+        experiments.gate_activations("elman", experiments.init(jax.random.key(0), "elman", 2, 3, 1), xs)

@@ -40,6 +40,17 @@ def init_state(d_h, dtype=jnp.float32):
     return zero_state(d_h, dtype)
 
 
+def gates(params, h, x):
+    """The update gate, the reset gate and the candidate as ``{"z", "r", "h"}``, each
+    ``(d_h,)``, from ``h`` ``(d_h,)`` and ``x`` ``(d_x,)``. Chapter 9;
+    tests/test_cells.py::test_gru_step_by_hand."""
+    p = params
+    update = jax.nn.sigmoid(p["U_z"] @ x + p["W_z"] @ h + p["b_z"])
+    reset = jax.nn.sigmoid(p["U_r"] @ x + p["W_r"] @ h + p["b_r"])
+    candidate = jnp.tanh(p["U_h"] @ x + p["W_h"] @ (reset * h) + p["b_h"])
+    return {"z": update, "r": reset, "h": candidate}
+
+
 def step(params, h, x):
     """One step of the equations above. Chapter 9; tests/test_cells.py::test_gru_step_by_hand.
 
@@ -47,8 +58,5 @@ def step(params, h, x):
     """
     d_h, d_x = params["U_z"].shape
     h, x = check_step_inputs(h, x, d_h, d_x, "gru")
-    p = params
-    update = jax.nn.sigmoid(p["U_z"] @ x + p["W_z"] @ h + p["b_z"])
-    reset = jax.nn.sigmoid(p["U_r"] @ x + p["W_r"] @ h + p["b_r"])
-    candidate = jnp.tanh(p["U_h"] @ x + p["W_h"] @ (reset * h) + p["b_h"])
-    return update * h + (1.0 - update) * candidate
+    g = gates(params, h, x)
+    return g["z"] * h + (1.0 - g["z"]) * g["h"]
