@@ -8,6 +8,8 @@ image at a time, keeping only the running state ``h``: that is a linear recurren
 One convention for the forgetting factor everywhere: ``0 < γ < 1`` forgets, ``γ = 1`` is the
 plain running sum; ``check_forgetting_factor`` refuses anything else.
 """
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -195,3 +197,21 @@ def sigmoid_gamma(params):
     if set(params) != {"gamma_logit", "theta"}:
         raise ValueError(f'params must have the keys "gamma_logit" and "theta", received {sorted(params)}')
     return {"gamma": jax.nn.sigmoid(params["gamma_logit"]), "theta": params["theta"]}
+
+
+def decay_lag(gamma, level=0.5):
+    """The lag ``k`` at which an input's weight ``γ^k`` falls to ``level``:
+    ``log(level) / log(γ)`` (a real number; the weight is below ``level`` from the next
+    whole step on). With ``level = 0.5`` it is the memory's half-life.
+
+    Arguments: ``gamma`` ``0 < γ < 1``; ``level`` ``0 < level < 1``.
+    Returns: a Python float.
+    Chapter 3; tests/test_memory.py::test_decay_lag_is_where_the_weight_crosses_the_level.
+    """
+    gamma, level = float(gamma), float(level)
+    if not 0 < gamma < 1:
+        raise ValueError(f"gamma must satisfy 0 < gamma < 1 for the weights to decay, received {gamma} "
+                         "(gamma = 1, the plain running sum, never forgets)")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, received {level}")
+    return math.log(level) / math.log(gamma)

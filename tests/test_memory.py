@@ -110,3 +110,14 @@ def test_sigmoid_parametrisation_round_trips_and_stays_below_one():
         memory.gamma_logit(1.0)
     with pytest.raises(ValueError, match="gamma_logit"):
         memory.sigmoid_gamma({"gamma": jnp.ones(1), "theta": theta})
+
+
+@pytest.mark.parametrize("gamma, level", [(0.9, 0.5), (0.99, 0.5), (0.95, 0.01), (0.3, 0.2)])
+def test_decay_lag_is_where_the_weight_crosses_the_level(gamma, level):
+    lag = memory.decay_lag(gamma, level)
+    weights = np.asarray(memory.forgetting_weights(200, gamma))[::-1]     # weight at lag k = 0, 1, 2, ...
+    k = int(np.floor(lag))
+    assert weights[k] >= level * (1 - 1e-5) and weights[k + 1] < level
+    assert gamma ** lag == pytest.approx(level)
+    with pytest.raises(ValueError, match="never forgets"):
+        memory.decay_lag(1.0)
