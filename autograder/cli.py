@@ -2,6 +2,7 @@
 
     autograder release [--course DIR]
     autograder grade SUBMISSIONS [--assignment A] [--jobs N] [--csv PATH] [--regrade] [--unsafe]
+                     [--memory-gib G] [--disk-mib M] [--processes N] [--notebook-seconds S] [--cell-seconds S]
     autograder feedback [--assignment A] [--student S]
     autograder validate NOTEBOOK [--assignment A]
 
@@ -42,6 +43,9 @@ def build_parser():
     grade.add_argument("--processes", type=int, default=64, help="process limit per submission (default 64)")
     grade.add_argument("--notebook-seconds", type=float, default=300.0, help="time limit per notebook (default 300)")
     grade.add_argument("--cell-seconds", type=float, default=60.0, help="time limit per cell (default 60)")
+    grade.add_argument("--disk-mib", type=float, default=1024.0,
+                       help="size of the scratch folder per submission, in MiB (default 1024); files there count "
+                            "as memory too, so the memory limit is raised by as much")
     grade.add_argument("--output-bytes", type=int, default=1024**2,
                        help="terminal output kept per submission before it is stopped (default 1 MiB)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -59,7 +63,7 @@ def build_parser():
 
 def print_table(results, out=sys.stdout):
     rows = [("student", "assignment", "score", "max", "status")]
-    rows += [(r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status) for r in results]
+    rows += [(r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status.text()) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         out.write("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4] + "\n")
@@ -79,11 +83,12 @@ def main(argv=None):
             for path in course.release([args.assignment] if args.assignment else None):
                 print(f"released {path.relative_to(course.root)}")
         elif args.command == "grade":
-            for name in ("jobs", "memory_gib", "processes", "notebook_seconds", "cell_seconds", "output_bytes"):
+            for name in ("jobs", "memory_gib", "processes", "notebook_seconds", "cell_seconds", "output_bytes",
+                         "disk_mib"):
                 positive(getattr(args, name), "--" + name.replace("_", "-"), parser)
             limits = Limits(memory_bytes=int(args.memory_gib * 2**30), pids=args.processes,
                             wall_seconds=args.notebook_seconds, cell_seconds=args.cell_seconds,
-                            output_bytes=args.output_bytes)
+                            output_bytes=args.output_bytes, disk_bytes=int(args.disk_mib * 2**20))
             results = course.grade(args.submissions, args.assignment, args.jobs, args.csv, args.unsafe, limits,
                                    regrade=args.regrade, progress=not args.quiet)
             print_table(results)
@@ -122,7 +127,7 @@ def validate(course, args):
     for check in result.checks:
         mark = "passed" if check.points >= check.max_points else "FAILED"
         print(f"[{mark}] {check.points:g}/{check.max_points:g}  {check.message}")
-    print(f"\n{assignment}: {result.score:g} of {result.max_score:g} points; {result.status}")
+    print(f"\n{assignment}: {result.score:g} of {result.max_score:g} points; {result.status.text()}")
     return 0
 
 

@@ -2,23 +2,29 @@
 
 Isolation comes from bubblewrap (Debian package ``bubblewrap``): new user, PID, network,
 IPC, UTS and mount namespaces, no capabilities, uid/gid 65534, no network interfaces but
-loopback, and a file system that holds only what the caller binds read-only (the Python
-installation, the course's ``lectlib``, the executor) plus one writable scratch folder.
-The course's ``solutions/``, the gradebook, other submissions and graded output are not
-in it.
+loopback, and a read-only file system that holds only what the caller binds (the Python
+installation, the runner and its wire format) plus a scratch folder on a tmpfs of
+``disk_bytes`` (bubblewrap's ``--size`` with ``--tmpfs``) in the sandbox's own mount
+namespace: the trusted process never sees or reads it, and it vanishes with the run.
+The course's ``solutions/``, ``lectlib``, the gradebook, other submissions and graded
+output are not in it.
 
 Limits come from a control group per run (cgroup v2, or the v1 ``memory``, ``pids`` and
-``cpu`` hierarchies): memory including swap, number of processes, CPU share, and a
-wall-clock limit after which everything in the group is killed. ``prlimit`` adds no core dumps and a largest
-file size. What the process prints is read through pipes and cut at ``output_bytes``.
+``cpu`` hierarchies): memory including swap (the limit is ``memory_bytes + disk_bytes``,
+since files on a tmpfs are memory too), number of processes, CPU share, and a wall-clock
+limit after which everything in the group is killed. ``prlimit`` adds no core dumps and a
+largest file size. The command's input comes on its standard input; what it prints and
+what it sends back on the results pipe are read without blocking, each up to a bound.
 """
 import dataclasses
 import os
+import selectors
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -33,10 +39,17 @@ class Limits:
     memory_bytes: int = 2 * 1024**3
     pids: int = 64
     wall_seconds: float = 300.0
-    cell_seconds: float = 60.0        # enforced by the executor, per cell and per call
-    output_bytes: int = 1024**2
-    file_bytes: int = 256 * 1024**2   # the largest file the submission may write
+    cell_seconds: float = 60.0        # enforced by the runner, per cell and per call
+    output_bytes: int = 1024**2       # kept from the terminal (stdout, stderr each) before the run is stopped
+    disk_bytes: int = 1024**3         # the scratch folder's size (a tmpfs; its pages count as memory too)
+    result_bytes: int = 64 * 1024**2  # the most the runner may send back
     cpus: float = 1.0                 # CPU time per wall second (a fork bomb cannot take every core)
+
+    @property
+    def largest_file_bytes(self):
+        """``RLIMIT_FSIZE``: above the quota, so that a full scratch folder says so (ENOSPC)
+        instead of killing the writer; with ``--unsafe`` it is the only bound on a file."""
+        return self.disk_bytes + 16 * 1024**2
 
 
 @dataclasses.dataclass
@@ -48,6 +61,8 @@ class RunResult:
     stderr: bytes
     wall_seconds: float
     hit_process_limit: bool = False   # some fork was refused, whatever the exit status
+    results: bytes = b""              # what the runner sent on its results pipe (bounded)
+    results_overflowed: bool = False  # it tried to send more than ``Limits.result_bytes``
 
 
 def python_installation():
@@ -61,7 +76,7 @@ def python_installation():
 class ControlGroup:
     """One per run: created before the process starts, removed after everything in it is dead."""
 
-    def __init__(self, limits):
+    def __init__(self, limits, extra_memory=0):
         self.name = f"autograder-{uuid.uuid4().hex[:12]}"
         self.paths = {}
         if (CGROUP_ROOT / "cgroup.controllers").exists():
@@ -70,7 +85,7 @@ class ControlGroup:
             path = parent / self.name
             path.mkdir()
             self.paths["unified"] = path
-            _write(path / "memory.max", limits.memory_bytes)
+            _write(path / "memory.max", limits.memory_bytes + extra_memory)
             if (path / "memory.swap.max").exists():
                 _write(path / "memory.swap.max", 0)
             _write(path / "pids.max", limits.pids)
@@ -83,9 +98,9 @@ class ControlGroup:
                 path.mkdir()
                 self.paths[controller] = path
             memory = self.paths["memory"]
-            _write(memory / "memory.limit_in_bytes", limits.memory_bytes)
+            _write(memory / "memory.limit_in_bytes", limits.memory_bytes + extra_memory)
             if (memory / "memory.memsw.limit_in_bytes").exists():
-                _write(memory / "memory.memsw.limit_in_bytes", limits.memory_bytes)
+                _write(memory / "memory.memsw.limit_in_bytes", limits.memory_bytes + extra_memory)
             _write(self.paths["pids"] / "pids.max", limits.pids)
             cpu = _own_cgroup_v1("cpu")
             if (cpu / "cpu.cfs_quota_us").exists() and os.access(cpu, os.W_OK):
@@ -222,20 +237,28 @@ def sandbox_problems():
     return problems
 
 
-def bwrap_command(argv, scratch, readonly, env):
+SCRATCH = "/tmp/scratch"      # the working folder inside the sandbox, on the size-limited /tmp
+
+
+def bwrap_command(argv, readonly, env, limits, keep_fds=()):
+    """The bubblewrap command line. The whole file system is read-only except ``/tmp`` (a
+    tmpfs of ``limits.disk_bytes``, holding the scratch folder) and a small ``/dev/shm``; both
+    live in the sandbox's own mount namespace and vanish with it."""
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
                "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
                "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
                "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+               "--proc", "/proc", "--dev", "/dev",
+               "--perms", "1777", "--size", str(16 * 1024**2), "--tmpfs", "/dev/shm",
+               "--perms", "1777", "--size", str(int(limits.disk_bytes)), "--tmpfs", "/tmp",
+               "--perms", "0700", "--dir", SCRATCH]
     for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group"):
         if os.path.exists(etc):
             command += ["--ro-bind", etc, etc]
     for path in readonly:
         path = str(Path(path).resolve())
         command += ["--ro-bind", path, path]
-    scratch = str(Path(scratch).resolve())
-    command += ["--bind", scratch, scratch, "--chdir", scratch]
+    command += ["--chdir", SCRATCH, "--remount-ro", "/"]
     for key, value in env.items():
         command += ["--setenv", key, value]
     return command + ["--"] + list(argv)
@@ -244,8 +267,8 @@ def bwrap_command(argv, scratch, readonly, env):
 def clean_environment(scratch, extra=None):
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-        "HOME": str(scratch), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "JAX_PLATFORMS": "cpu",
+        "HOME": str(scratch), "TMPDIR": str(scratch), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{scratch}/.matplotlib", "JAX_PLATFORMS": "cpu",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
         "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
     }
@@ -253,77 +276,159 @@ def clean_environment(scratch, extra=None):
     return env
 
 
-class CappedReader(threading.Thread):
-    """Reads a pipe to the end, keeping at most ``limit`` bytes; calls ``on_overflow`` once."""
+class _Stream:
+    """One pipe from the sandbox, read without blocking and kept up to ``limit`` bytes."""
 
-    def __init__(self, pipe, limit, on_overflow):
-        super().__init__(daemon=True)
-        self.pipe, self.limit, self.on_overflow = pipe, limit, on_overflow
+    def __init__(self, fd, limit, name):
+        self.fd, self.limit, self.name = fd, limit, name
         self.kept = bytearray()
         self.overflowed = False
+        os.set_blocking(fd, False)
 
-    def run(self):
-        while True:
-            chunk = self.pipe.read1(65536) if hasattr(self.pipe, "read1") else self.pipe.read(65536)
-            if not chunk:
-                return
-            room = self.limit - len(self.kept)
-            if room > 0:
-                self.kept += chunk[:room]
-            if len(chunk) > max(room, 0) and not self.overflowed:
-                self.overflowed = True
-                self.on_overflow()
+    def read(self):
+        """Reads what is there; ``False`` at the end of the stream."""
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        room = self.limit - len(self.kept)
+        if room > 0:
+            self.kept += chunk[:room]
+        if len(chunk) > max(room, 0):
+            self.overflowed = True
+        return True
 
 
-def run_sandboxed(argv, *, scratch, readonly, limits, env=None, unsafe=False):
-    """Runs ``argv`` in the sandbox with ``scratch`` as its working (and only writable) folder.
+def _feed(fd, data):
+    """Writes the plan to the runner's standard input, then closes it (in a thread: the
+    runner may never read it)."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_tree(path, seconds=60):
+    """Removes a folder the student wrote (only with ``--unsafe``): ``rm`` does not follow
+    links and walks deep trees without recursion; it gets a bounded time."""
+    try:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], timeout=seconds,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        print(f"warning: could not remove {path} within {seconds} s", file=sys.stderr)
+
+
+def run_sandboxed(argv, *, readonly, limits, env=None, unsafe=False, stdin=b""):
+    """Runs ``argv`` in the sandbox; its working folder (the only writable one) is a fresh
+    scratch folder that nothing outside the sandbox reads.
 
     Arguments:
         argv: the command, e.g. ``[python, "/path/executor.py"]``.
-        scratch: a folder the run may write; nothing else is writable.
         readonly: folders and files visible read-only at their own paths.
         limits: a ``Limits``.
         env: variables added to a small clean environment.
-        unsafe: no namespaces (no isolation) but the same limits where they can be applied.
+        unsafe: no namespaces (no isolation, no disk quota; the scratch folder is a
+            temporary folder here) but the same other limits where they can be applied.
+        stdin: bytes the command reads on its standard input.
     Returns:
-        A ``RunResult``. Status ``"ok"`` means exit code 0.
+        A ``RunResult``. Status ``"ok"`` means exit code 0. What the command wrote to the
+        file descriptor named by ``AUTOGRADER_RESULTS_FD`` is in ``results`` (at most
+        ``limits.result_bytes``; more stops the run).
+
+    Everything here is bounded: each pipe is read without blocking up to its limit, the
+    run is killed at ``limits.wall_seconds``, and a watchdog kills the control group a
+    little later should this loop itself get stuck.
     """
-    scratch = Path(scratch)
-    environment = clean_environment(scratch, env)
-    group = ControlGroup(limits) if (unsafe is False or not cgroup_problems()) else None
-    inner = list(argv) if unsafe else bwrap_command(argv, scratch, list(readonly) + python_installation(), environment)
-    inner = ["prlimit", "--core=0", f"--fsize={limits.file_bytes}", "--"] + inner
+    host_scratch = None
+    if unsafe:
+        host_scratch = Path(tempfile.mkdtemp(prefix="autograder-unsafe-"))
+        scratch = host_scratch
+    else:
+        scratch = Path(SCRATCH)
+    results_read, results_write = os.pipe()
+    environment = clean_environment(scratch, {**(env or {}), "AUTOGRADER_RESULTS_FD": str(results_write)})
+    group = ControlGroup(limits, extra_memory=0 if unsafe else limits.disk_bytes) \
+        if (unsafe is False or not cgroup_problems()) else None
+    inner = list(argv) if unsafe else bwrap_command(argv, list(readonly) + python_installation(), environment, limits)
+    inner = ["prlimit", "--core=0", f"--fsize={limits.largest_file_bytes}", "--"] + inner
     if group is not None:
         joins = " && ".join(f"echo $$ > {shlex.quote(str(p))}" for p in group.procs_files())
         inner = ["/bin/sh", "-c", f"{joins} && exec \"$@\"", "sh"] + inner
     killed_for = []
     start = time.perf_counter()
-    process = subprocess.Popen(inner, cwd=scratch, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=environment if unsafe else {"PATH": "/usr/bin:/bin"},
-                               start_new_session=True)
+    try:
+        process = subprocess.Popen(inner, cwd=scratch if unsafe else "/", stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=[results_write],
+                                   env=environment if unsafe else {"PATH": "/usr/bin:/bin"}, start_new_session=True)
+    finally:
+        os.close(results_write)
+    stdin_fd = os.dup(process.stdin.fileno())
+    process.stdin.close()
+    feeder = threading.Thread(target=_feed, args=(stdin_fd, stdin), daemon=True)
+    feeder.start()
 
     def stop(reason):
         if not killed_for:
             killed_for.append(reason)
         _kill(process, group)
 
-    readers = [CappedReader(process.stdout, limits.output_bytes, lambda: stop("output-limit")),
-               CappedReader(process.stderr, limits.output_bytes, lambda: stop("output-limit"))]
-    for reader in readers:
-        reader.start()
+    watchdog = threading.Timer(limits.wall_seconds + 30, lambda: stop("timeout"))
+    watchdog.daemon = True
+    watchdog.start()
+    streams = [_Stream(process.stdout.fileno(), limits.output_bytes, "stdout"),
+               _Stream(process.stderr.fileno(), limits.output_bytes, "stderr"),
+               _Stream(results_read, limits.result_bytes, "results")]
+    selector = selectors.DefaultSelector()
+    for stream in streams:
+        selector.register(stream.fd, selectors.EVENT_READ, stream)
+    deadline = start + limits.wall_seconds
+    drain_until = None
     try:
-        process.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        stop("timeout")
-        process.wait()
+        while selector.get_map():
+            now = time.perf_counter()
+            if process.poll() is not None and drain_until is None:
+                _kill(process, group)             # what the notebook left running dies with it
+                drain_until = now + 2.0
+            limit_at = drain_until if drain_until is not None else deadline
+            if now >= limit_at:
+                if drain_until is None:
+                    stop("timeout")
+                    drain_until = time.perf_counter() + 2.0
+                    continue
+                break
+            for key, _ in selector.select(timeout=min(0.25, max(limit_at - now, 0.001))):
+                stream = key.data
+                if not stream.read():
+                    selector.unregister(stream.fd)
+                elif stream.overflowed and not killed_for:
+                    stop("output-limit")
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop("timeout")
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass         # not reaped in time: reported as a timeout all the same
     finally:
+        watchdog.cancel()
         _kill(process, group)
-        for reader in readers:
-            reader.join(timeout=5)
+        selector.close()
+        for closing in (process.stdout, process.stderr):
+            closing.close()
+        os.close(results_read)
         out_of_memory = group is not None and group.out_of_memory()
         too_many_processes = group is not None and group.hit_process_limit()
         if group is not None:
             group.remove()
+        if host_scratch is not None:
+            _remove_tree(host_scratch)
     seconds = time.perf_counter() - start
     code = process.returncode
     if killed_for:
@@ -336,8 +441,8 @@ def run_sandboxed(argv, *, scratch, readonly, limits, env=None, unsafe=False):
         status = "process-limit"
     else:
         status = "crashed"
-    return RunResult(status, code, bytes(readers[0].kept), bytes(readers[1].kept), seconds, too_many_processes)
-
+    return RunResult(status, code, bytes(streams[0].kept), bytes(streams[1].kept), seconds, too_many_processes,
+                     bytes(streams[2].kept), streams[2].overflowed)
 
 def _kill(process, group):
     if group is not None:

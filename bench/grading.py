@@ -28,8 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from report import write_results  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,24 +74,20 @@ def ours(course_root, jobs, unsafe=False):
 
 
 def sandbox_overhead(repeats=9):
-    """Median seconds of an empty executor plan, sandboxed and not, measured alternately."""
+    """Median seconds of a one-cell runner plan, sandboxed and not, measured alternately."""
+    from autograder import wire
+    from autograder.run import EXECUTOR, WIRE
     from autograder.sandbox import Limits, run_sandboxed
 
-    executor = ROOT / "autograder" / "executor.py"
+    plan = wire.frame({"kind": "plan", "steps": [{"cell": "import jax.numpy as jnp"}], "cell_seconds": 60,
+                       "scratch_bytes": 0, "watch": {}, "reasons": {}})
     samples = {"sandboxed": [], "unsafe": []}
-    with tempfile.TemporaryDirectory() as folder:
-        scratch = Path(folder) / "scratch"
-        scratch.mkdir()
-        os.chmod(folder, 0o755)
-        os.chmod(scratch, 0o777)
-        (scratch / "plan.json").write_text(json.dumps({"steps": [{"cell": "import jax.numpy as jnp"}]}))
-        np.savez(scratch / "inputs.npz")
-        for _ in range(repeats):
-            for mode in ("sandboxed", "unsafe"):
-                result = run_sandboxed([sys.executable, str(executor)], scratch=scratch, readonly=[executor],
-                                       limits=Limits(), unsafe=(mode == "unsafe"))
-                assert result.status == "ok", result
-                samples[mode].append(result.wall_seconds)
+    for _ in range(repeats):
+        for mode in ("sandboxed", "unsafe"):
+            result = run_sandboxed([sys.executable, str(EXECUTOR)], readonly=[EXECUTOR, WIRE], limits=Limits(),
+                                   unsafe=(mode == "unsafe"), stdin=plan)
+            assert result.status == "ok", result
+            samples[mode].append(result.wall_seconds)
     return {mode: statistics.median(values) for mode, values in samples.items()}
 
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import checks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,7 +22,7 @@ def _sandbox_problems():
 SANDBOX_PROBLEMS = _sandbox_problems()
 NO_SANDBOX = "the grading sandbox cannot be set up here: " + "; ".join(SANDBOX_PROBLEMS)
 SANDBOX_FLAGS = ["--unsafe"] if SANDBOX_PROBLEMS else []
-ASSIGNMENTS = ("scans", "losses", "bptt")
+ASSIGNMENTS = checks.ASSIGNMENTS
 
 # For every graded function, a bug a student could make, as (text in the reference answer,
 # its buggy replacement). Each costs exactly that function's points.
@@ -51,14 +53,9 @@ PLANTED_BUGS = {
     },
 }
 
-# The points of each graded function, as the source notebooks state them.
-POINTS = {
-    "scans": {"scan": 2, "linear_memory": 1, "memory_states": 2, "apply_outputs": 1, "combine": 2,
-              "associative_states": 2},
-    "losses": {"per_step_square_error": 2, "clock_loss": 2, "last_step_cross_entropy": 2, "lengths_to_mask": 1,
-               "masked_sequence_mse": 3},
-    "bptt": {"elman_forward": 2, "elman_loss": 1, "elman_backward": 4, "clip_by_global_norm": 1, "truncated_bptt": 2},
-}
+# The points of each graded function, read from the manifests (autograder/checks/<assignment>.py),
+# which release checks against the source notebooks.
+POINTS = {a: {check.function: check.points for check in checks.load(a).values()} for a in ASSIGNMENTS}
 
 
 def new_course(folder):
@@ -74,6 +71,16 @@ def new_course(folder):
 
 def reference_notebook(assignment):
     return nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def with_answer(assignment, function, source, notebook=None):
+    """``notebook`` (the reference by default) with ``function``'s answer cell replaced by ``source``."""
+    notebook = notebook or reference_notebook(assignment)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == function:
+            cell.source = source
+            return notebook
+    raise AssertionError(f"no answer cell {function} in {assignment}")
 
 
 def with_bug(assignment, function):

@@ -3,6 +3,7 @@ feedback, CSV and gradebook, through the `autograder` command."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -211,3 +212,50 @@ def test_checks_and_notebook_test_cells_must_match(course, tmp_path):
     nbformat.write(notebook, broken / "solutions" / "scans" / "scans.ipynb")
     with pytest.raises(CourseError, match="do not match"):
         Course(broken).check_points("scans")
+
+
+def test_release_refuses_a_notebook_whose_points_differ_from_the_manifest(tmp_path):
+    from autograder.course import Course, CourseError
+
+    broken = tmp_path / "broken"
+    (broken / "solutions" / "scans").mkdir(parents=True)
+    notebook = reference_notebook("scans")
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_combine":
+            cell.metadata["nbgrader"]["points"] = 7
+    nbformat.write(notebook, broken / "solutions" / "scans" / "scans.ipynb")
+    with pytest.raises(CourseError, match=r"the points do not match: test_combine is worth 7 in the notebook "
+                                          r"and 2 in autograder/checks/scans.py"):
+        Course(broken).release(["scans"])
+    assert not (broken / "release").exists()
+
+
+def test_a_change_to_a_reference_function_regrades(course, tmp_path):
+    """The cache key covers lectlib: with a copy of the packages whose sequence_mse (the
+    reference of clock_loss) is changed, an unchanged submission is graded again."""
+    packages = tmp_path / "packages"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "lectlib", packages / "lectlib", ignore=ignore)
+    shutil.copytree(ROOT / "autograder", packages / "autograder", ignore=ignore)
+    submissions = tmp_path / "subs"
+    submit(submissions, "steady", "losses", reference_notebook("losses"))
+    csv_path = tmp_path / "grades.csv"
+    command = [sys.executable, "-m", "autograder", "--course", str(course.root), "grade", str(submissions),
+               "--csv", str(csv_path), "--quiet"] + SANDBOX_FLAGS
+    env = {**os.environ, "PYTHONPATH": str(packages)}      # run from tmp_path: `-m` puts the working folder first
+    state = course.state_dir / "graded" / "steady" / "losses.json"
+
+    def grade():
+        subprocess.run(command, check=True, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=900)
+        return read_csv(csv_path)[("steady", "losses")]["score"], state.stat().st_mtime_ns
+
+    score, graded_at = grade()
+    assert score == "10"
+    assert grade() == (score, graded_at), "an unchanged submission and course must not be graded again"
+    losses = packages / "lectlib" / "losses.py"
+    original = "    return jnp.mean(per_step_square_error(y_hat, y))\n"
+    assert losses.read_text().count(original) == 1
+    losses.write_text(losses.read_text().replace(original, "    return 2 * jnp.mean(per_step_square_error(y_hat, y))\n"))
+    score, regraded_at = grade()
+    assert regraded_at != graded_at and score == "8"      # clock_loss (2 points) no longer matches the reference

@@ -1,7 +1,12 @@
-"""Broken, hostile and odd submissions, all graded in one batch with tight limits: each
-gets the points its honest cells earned, a status that names what happened, and nobody
-else's grade moves. Then: parallel grading equals serial grading, and an interrupted
-batch continues where it stopped."""
+"""Broken, hostile, lazy and odd submissions, all graded in one batch with tight limits:
+each gets the points its honest cells earned, a status that names what happened, and
+nobody else's grade moves. Hostile scratch folders (FIFOs, links at every level, hard
+links, huge, endless and deep files, many files, no permissions), a disk filler, a
+flooded or garbled results channel, shortcuts (autodiff in the by-hand backward pass,
+answers that delegate to lectlib) and honest variety (numpy, float64, loops, helper
+cells, prints, warnings, plots, %magics, a failing last cell) are in the same batch.
+Then: parallel grading equals serial grading, and an interrupted batch continues where
+it stopped."""
 import json
 import os
 import signal
@@ -13,13 +18,96 @@ import nbformat
 import pytest
 
 from autograder.cli import main as autograder
-from grading_helpers import NO_SANDBOX, SANDBOX_PROBLEMS, new_course, read_csv, reference_notebook, submit
+from grading_helpers import NO_SANDBOX, POINTS, SANDBOX_PROBLEMS, new_course, read_csv, reference_notebook, submit, \
+    with_answer
 
 # Memory and fork bombs are only safe to run inside the sandbox.
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(SANDBOX_PROBLEMS), reason=NO_SANDBOX)]
 
-LIMITS = ["--cell-seconds", "6", "--notebook-seconds", "60", "--memory-gib", "1", "--processes", "48"]
+CELL_SECONDS = 15
+LIMITS = ["--cell-seconds", str(CELL_SECONDS), "--notebook-seconds", "150", "--memory-gib", "1", "--processes", "48",
+          "--disk-mib", "64"]
+BATCH_SECONDS = 1800            # the whole batch, on a loaded 2-core machine
 EARNED_BEFORE_THE_BREAK = 5     # scan 2 + linear_memory 1 + memory_states 2, graded before the bad cell
+FULL = {assignment: sum(points.values()) for assignment, points in POINTS.items()}
+
+# Cells that attack the trusted side through the scratch folder (the working directory),
+# as the old grader read it: none may cost a point, block the batch or reach outside.
+HOSTILE_SCRATCH = {
+    "scratch-fifos": "import os\nfor name in ['results.jsonl', 'plan.json', 'progress.txt', 'inputs.npz']:\n"
+                     "    os.mkfifo(name)\nos.makedirs('out')\nos.mkfifo('out/o1.npy')",
+    "scratch-links": "import os\nos.symlink('/dev/zero', 'results.jsonl')\nos.makedirs('out')\n"
+                     "os.symlink('/dev/zero', 'out/o1.npy')\nos.symlink('/etc/passwd', 'progress.txt')\n"
+                     "os.symlink('/', 'root')\nos.symlink('..', 'up')\nos.makedirs('a/b')\nos.symlink('/proc', 'a/b/c')",
+    "scratch-replaced-by-a-link": "import os\nhere = os.getcwd()\nos.rename(here, here + '-moved')\n"
+                                  "os.symlink('/dev/zero', here)",
+    "hard-links": "import os, sys\nopen('mine', 'w').write('x')\nfor i in range(100):\n    os.link('mine', f'link{i}')\n"
+                  "try:\n    os.link(sys.executable, 'python')\nexcept OSError as error:\n    print(error)",
+    "huge-file": "with open('huge', 'wb') as handle:\n    handle.truncate(10**9)\n"
+                 "with open('huger', 'wb') as handle:\n    handle.seek(10**12)\n    handle.write(b'x')",
+    "deep-tree": "import os\nstart = os.getcwd()\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n"
+                 "os.chdir(start)",
+    "many-files": "import os\nfor i in range(50_000):\n    os.close(os.open(f'f{i}', os.O_CREAT | os.O_WRONLY))",
+    "no-permissions": "import os\nopen('secret', 'w').write('x')\nos.chmod('secret', 0)\nos.makedirs('locked/in')\n"
+                      "os.chmod('locked', 0)\nos.chmod('.', 0)\nos.chmod('/tmp', 0)",
+}
+
+# Answers of `scan` (2 points) that delegate to lectlib; each loses exactly those points.
+LECTLIB_SCANS = {
+    "lectlib-import": "import lectlib\n\ndef scan(f, h, xs):\n"
+                      "    return lectlib.scan(lambda c, x: (f(c, x), f(c, x)), h, xs)[1]",
+    "lectlib-from-import": "def scan(f, h, xs):\n    from lectlib.scans import scan as library_scan\n"
+                           "    return library_scan(lambda c, x: (f(c, x), f(c, x)), h, xs)[1]",
+    "lectlib-dunder-import": "def scan(f, h, xs):\n    library = __import__('lectlib')\n"
+                             "    return library.scan(lambda c, x: (f(c, x), f(c, x)), h, xs)[1]",
+    "lectlib-importlib": "import importlib\n\ndef scan(f, h, xs):\n"
+                         "    library = importlib.import_module('lectlib')\n"
+                         "    return library.scan(lambda c, x: (f(c, x), f(c, x)), h, xs)[1]",
+    "lectlib-getattr": "def scan(f, h, xs):\n    name = 'lect' + 'lib'\n"
+                       "    return getattr(__import__(name), 'scan')(lambda c, x: (f(c, x), f(c, x)), h, xs)[1]",
+}
+
+LOSS = ("    def loss(p):\n        h, total = h0, 0.0\n        for x, y in zip(xs, ys):\n"
+        "            h = jnp.tanh(p['b'] + p['W'] @ h + p['U'] @ x)\n"
+        "            total = total + 0.5 * jnp.sum((p['c'] + p['V'] @ h - y) ** 2)\n        return total\n")
+
+# Answers of `elman_backward` (4 points, by hand) that use autodiff; each loses exactly those points.
+AUTODIFF_BACKWARD = {
+    "autodiff-grad": "def elman_backward(params, xs, ys, h0):\n" + LOSS + "    return jax.grad(loss)(params)",
+    "autodiff-value-and-grad": "from jax import value_and_grad as vg\n\ndef elman_backward(params, xs, ys, h0):\n"
+                               + LOSS + "    return vg(loss)(params)[1]",
+    "autodiff-obfuscated": "def elman_backward(params, xs, ys, h0):\n" + LOSS
+                           + "    return getattr(jax, 'gr' + 'ad')(loss)(params)",
+    "autodiff-internal": "def elman_backward(params, xs, ys, h0):\n" + LOSS
+                         + "    value, pullback = jax._src.api.vjp(loss, params)\n    return pullback(1.0)[0]",
+}
+AUTODIFF_HELPER_CELL = ("import jax\n\ndef my_gradient(loss, params):\n    differentiate = vars(jax)['vjp' if True else '']\n"
+                        "    value, pullback = differentiate(loss, params)\n    return pullback(1.0)[0]")
+
+HONEST_SCANS = {   # numpy, float64, Python loops, helper functions from a cell of one's own
+    "scan": "def scan(f, h, xs):\n    states = []\n    for x in xs:\n        h = f(h, x)\n        states.append(h)\n"
+            "    return np.stack([np.asarray(s, np.float64) for s in states])",
+    "linear_memory": "def linear_memory(h, x, gamma, theta):\n    x = np.asarray(x, np.float64)\n"
+                     "    return np.asarray(gamma) * np.asarray(h) + np.asarray(theta, np.float64).T @ with_one(x)",
+    "memory_states": "def memory_states(step, xs, gamma, theta, h0):\n    h, out = h0, []\n    for x in xs:\n"
+                     "        h = step(h, x, gamma, theta)\n        out.append(np.asarray(h))\n    return np.array(out)",
+    "associative_states": "def associative_states(operator, a, b, h0):\n    h, out = np.asarray(h0, np.float64), []\n"
+                          "    for a_t, b_t in zip(np.asarray(a), np.asarray(b)):\n        h = a_t * h + b_t\n"
+                          "        out.append(h)\n    return np.stack(out)",
+}
+HONEST_BACKWARD = (
+    "def elman_backward(params, xs, ys, h0):\n    p = {k: np.asarray(v, np.float64) for k, v in params.items()}\n"
+    "    xs, ys, h = np.asarray(xs, np.float64), np.asarray(ys, np.float64), np.asarray(h0, np.float64)\n"
+    "    hs = []\n    for x in xs:\n        h = np.tanh(p['b'] + p['W'] @ h + p['U'] @ x)\n        hs.append(h)\n"
+    "    grads = {k: np.zeros_like(v) for k, v in p.items()}\n    carry = np.zeros_like(h)\n"
+    "    for t in range(len(xs) - 1, -1, -1):\n        error = p['V'] @ hs[t] + p['c'] - ys[t]\n"
+    "        grad_a = (1 - hs[t] ** 2) * (p['W'].T @ carry + p['V'].T @ error)\n"
+    "        previous = hs[t - 1] if t else np.asarray(h0, np.float64)\n"
+    "        grads['c'] += error\n        grads['V'] += np.outer(error, hs[t])\n        grads['b'] += grad_a\n"
+    "        grads['W'] += np.outer(grad_a, previous)\n        grads['U'] += np.outer(grad_a, xs[t])\n"
+    "        carry = grad_a\n    print('backward done', {k: v.shape for k, v in grads.items()})\n    return grads")
+CHATTY = ("%matplotlib inline\n%load_ext autoreload\n!ls\nimport warnings, matplotlib.pyplot as plt\n"
+          "warnings.warn('just a warning')\nprint('working on it ' * 100)\nplt.plot([1, 2, 3])\nplt.show()")
 
 
 def code_cell(source):
@@ -113,8 +201,43 @@ def batch(course, tmp_path_factory):
         "    f.write(json.dumps({'printed': 0}) + '\\n')"))
     cases["reads-solutions"].cells.insert(1, code_cell(
         f"source = open({str(course.solutions / 'scans' / 'scans.ipynb')!r}).read()\nexec(source)"))
+    for student, source in HOSTILE_SCRATCH.items():
+        cases[student] = broken_at_the_middle(source)
+    cases["disk-filler"] = broken_at_the_middle("with open('fill', 'wb') as handle:\n    while True:\n"
+                                                "        handle.write(b'x' * 2**20)\n        handle.flush()")
+    cases["results-garbage"] = broken_at_the_middle("import os\nos.write(int(os.environ['AUTOGRADER_RESULTS_FD']), "
+                                                    "b'\\xff' * 1000)")
+    cases["results-flood"] = broken_at_the_middle("import os\nfd = int(os.environ['AUTOGRADER_RESULTS_FD'])\n"
+                                                  "while True:\n    os.write(fd, b'x' * 65536)")
+    for student, source in LECTLIB_SCANS.items():
+        cases[student] = with_answer("scans", "scan", source)
+    honest = reference_notebook("scans")
+    for function, source in HONEST_SCANS.items():
+        with_answer("scans", function, source, honest)
+    honest.cells.insert(1, code_cell("def with_one(x):\n    return np.concatenate([np.ones(1, x.dtype), x])"))
+    honest.cells.insert(2, code_cell(CHATTY))
+    honest.cells.append(code_cell("raise RuntimeError('unfinished scratch work')"))
+    cases["honest-numpy"] = honest
     for student, notebook in cases.items():
         submit(folder, student, "scans", notebook)
+    bptt = {"reference": reference_notebook("bptt")}
+    for student, source in AUTODIFF_BACKWARD.items():
+        bptt[student] = with_answer("bptt", "elman_backward", source)
+    helper = with_answer("bptt", "elman_backward", "def elman_backward(params, xs, ys, h0):\n" + LOSS
+                         + "    return my_gradient(loss, params)")
+    helper.cells.insert(1, code_cell(AUTODIFF_HELPER_CELL))
+    bptt["autodiff-helper-cell"] = helper
+    honest = with_answer("bptt", "elman_backward", HONEST_BACKWARD)
+    honest.cells.insert(1, code_cell(CHATTY))
+    honest.cells.append(code_cell("undefined_name + 1"))
+    bptt["honest-numpy"] = honest
+    for student, notebook in bptt.items():
+        submit(folder, student, "bptt", notebook)
+    fifo = folder / "notebook-fifo" / "scans"
+    fifo.mkdir(parents=True)
+    os.mkfifo(fifo / "scans.ipynb")
+    (folder / "notebook-link" / "scans").mkdir(parents=True)
+    os.symlink("/dev/zero", folder / "notebook-link" / "scans" / "scans.ipynb")
     raw = reference_notebook("scans")
     submit(folder, "not-json", "scans", raw=b"{ this is not json")
     submit(folder, "empty-file", "scans", raw=b"")
@@ -136,37 +259,89 @@ def batch(course, tmp_path_factory):
     start = time.perf_counter()
     assert autograder(["--course", str(course.root), "grade", str(folder), "--jobs", "2", "--csv", str(csv_path),
                        "--quiet"] + LIMITS) == 0
-    return read_csv(csv_path), time.perf_counter() - start
+    return read_csv(csv_path), time.perf_counter() - start, folder
 
 
-def row(batch, student):
-    grades, _ = batch
-    return grades[(student, "scans")]
+def row(batch, student, assignment="scans"):
+    return batch[0][(student, assignment)]
 
 
-def score(batch, student):
-    return float(row(batch, student)["score"])
+def score(batch, student, assignment="scans"):
+    return float(row(batch, student, assignment)["score"])
 
 
-def status(batch, student):
-    return row(batch, student)["status"]
+def status(batch, student, assignment="scans"):
+    return row(batch, student, assignment)["status"]
 
 
-def test_the_honest_reference_is_untouched_by_the_others(batch):
-    assert score(batch, "reference") == 10 and status(batch, "reference") == "ok"
+@pytest.mark.parametrize("assignment", ["scans", "bptt"])
+def test_the_honest_reference_is_untouched_by_the_others(batch, assignment):
+    assert score(batch, "reference", assignment) == FULL[assignment] and status(batch, "reference", assignment) == "ok"
 
 
 def test_every_submission_has_a_row_and_the_batch_finished_in_bounded_time(batch):
-    grades, seconds = batch
-    assert len(grades) == 27
-    assert all(r["max_score"] == "10" for r in grades.values())
-    assert seconds < 600
+    grades, seconds, _ = batch
+    assert len(grades) == 27 + len(HOSTILE_SCRATCH) + 3 + len(LECTLIB_SCANS) + 1 + 2 + len(AUTODIFF_BACKWARD) + 3
+    assert all(r["max_score"] == str(FULL[assignment]) for (_, assignment), r in grades.items())
+    assert seconds < BATCH_SECONDS
 
 
 @pytest.mark.parametrize("student", ["infinite-loop", "sleeps-forever"])
 def test_a_cell_that_never_ends_is_stopped_and_the_rest_still_counts(batch, student):
     assert score(batch, student) == 10
-    assert "longer than 6 s" in status(batch, student)
+    assert f"longer than {CELL_SECONDS} s" in status(batch, student)
+
+
+@pytest.mark.parametrize("student", sorted(HOSTILE_SCRATCH))
+def test_a_hostile_scratch_folder_costs_nothing_and_reaches_nothing(batch, student):
+    """The grader never reads the scratch folder: results come back on a pipe it owns."""
+    assert score(batch, student) == 10, status(batch, student)
+    assert status(batch, student).startswith("ok"), status(batch, student)
+
+
+def test_a_disk_filler_is_stopped_at_its_quota(batch):
+    assert score(batch, "disk-filler") == EARNED_BEFORE_THE_BREAK
+    assert status(batch, "disk-filler").startswith("disk: the notebook filled its scratch folder (64 MiB) and was "
+                                                   "stopped (cell "), status(batch, "disk-filler")
+
+
+def test_a_garbled_or_flooded_results_channel_costs_what_came_after(batch):
+    assert score(batch, "results-garbage") == EARNED_BEFORE_THE_BREAK
+    assert status(batch, "results-garbage").startswith("crashed: the notebook broke the channel its results come back on")
+    assert score(batch, "results-flood") == EARNED_BEFORE_THE_BREAK
+    assert status(batch, "results-flood").startswith("output-limit: the notebook sent back more than 64 MiB of results")
+
+
+@pytest.mark.parametrize("student", sorted(LECTLIB_SCANS))
+def test_an_answer_that_delegates_to_lectlib_loses_exactly_its_points(batch, student):
+    assert score(batch, student) == 10 - POINTS["scans"]["scan"], status(batch, student)
+    assert status(batch, student).startswith("forbidden: scan: uses lectlib"), status(batch, student)
+    assert "graded answers may not use lectlib" in status(batch, student)
+
+
+@pytest.mark.parametrize("student, used", [("autodiff-grad", "jax.grad (line 8)"),
+                                           ("autodiff-value-and-grad", "jax.value_and_grad (line 1)"),
+                                           ("autodiff-obfuscated", "jax.grad (line 8)"),
+                                           ("autodiff-internal", "jax._src.api.vjp (line 8)"),
+                                           ("autodiff-helper-cell", "jax.vjp (line 5 of cell 1)")])
+def test_autodiff_in_the_backward_pass_loses_exactly_its_points(batch, student, used):
+    assert score(batch, student, "bptt") == FULL["bptt"] - POINTS["bptt"]["elman_backward"], status(batch, student, "bptt")
+    assert status(batch, student, "bptt").startswith(f"forbidden: elman_backward: uses {used}; this exercise is by hand"), \
+        status(batch, student, "bptt")
+
+
+@pytest.mark.parametrize("assignment", ["scans", "bptt"])
+def test_honest_variety_keeps_full_marks(batch, assignment):
+    """numpy and float64 answers, loops, a helper cell, prints, warnings, a plot, %magics
+    and a failing scratch cell at the end."""
+    assert score(batch, "honest-numpy", assignment) == FULL[assignment], status(batch, "honest-numpy", assignment)
+    assert status(batch, "honest-numpy", assignment).startswith("ok; errors in 1 cell")
+
+
+@pytest.mark.parametrize("student, reason", [("notebook-fifo", "not a regular file"), ("notebook-link", "a link")])
+def test_a_special_file_in_place_of_the_notebook_is_unreadable(batch, student, reason):
+    assert score(batch, student) == 0
+    assert status(batch, student).startswith(f"unreadable: the notebook file is {reason}")
 
 
 def test_a_memory_bomb_is_stopped_by_the_memory_limit(batch):
@@ -250,10 +425,23 @@ def test_tampering_earns_nothing(batch, student, expected):
 
 
 def test_the_gradebook_agrees_with_the_csv(batch, course):
-    grades, _ = batch
+    grades = batch[0]
     with course.gradebook() as gb:
         for (student, assignment), r in grades.items():
             assert gb.find_submission(assignment, student).score == pytest.approx(float(r["score"])), student
+
+
+def test_grading_the_batch_again_changes_nothing_and_regrades_nothing(batch, course, tmp_path):
+    grades, _, folder = batch
+    states = sorted((course.state_dir / "graded").glob("*/*.json"))
+    before = {p: p.stat().st_mtime_ns for p in states}
+    csv_path = tmp_path / "again.csv"
+    start = time.perf_counter()
+    assert autograder(["--course", str(course.root), "grade", str(folder), "--csv", str(csv_path), "--quiet"]
+                      + LIMITS) == 0
+    assert read_csv(csv_path) == grades
+    assert {p: p.stat().st_mtime_ns for p in states} == before
+    assert time.perf_counter() - start < 120
 
 
 def test_parallel_grading_equals_serial_grading(course, tmp_path):

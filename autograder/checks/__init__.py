@@ -1,5 +1,9 @@
-"""Trusted checks: what each graded function must compute, on which inputs, and how a
-result is compared with the reference.
+"""The manifest of each assignment and its trusted checks: what each graded function must
+compute, on which inputs, for how many points, under which rules.
+
+``autograder/checks/<assignment>.py`` is the single source of an assignment's grade ids,
+function names, points, hidden cases and rules: ``release`` checks the source notebook
+against it, grading and feedback read it, and the tests read it instead of copying it.
 
 A ``Check`` belongs to one nbgrader grade cell (its ``grade_id``, e.g. ``"test_scan"``) and
 names the student's function it judges. Its cases are ``Case`` objects: a label the
@@ -18,8 +22,14 @@ from typing import Callable
 import numpy as np
 
 from lectlib.homework.compare import compare, describe  # noqa: F401  (one implementation for students and grader)
+from lectlib.homework.rules import NO_AUTODIFF, NO_LECTLIB, Rule  # noqa: F401
 
 ASSIGNMENTS = ("scans", "losses", "bptt")
+
+# Course policy: no graded answer may use lectlib (its functions solve the homework).
+# Functions the assignment asks to write by hand add NO_AUTODIFF.
+COURSE_RULES = (NO_LECTLIB,)
+BY_HAND = (NO_LECTLIB, NO_AUTODIFF)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,12 +51,32 @@ class Case:
 
 @dataclasses.dataclass(frozen=True)
 class Check:
+    """One graded function: the notebook's test cell ``grade_id`` judges ``function``
+    (written in the answer cell whose grade id is ``answer``, the function's name unless
+    given) on ``cases`` against ``reference``, for ``points`` (all or nothing), under
+    ``rules`` (what the answer may not use)."""
     grade_id: str
     function: str
     reference: Callable
     cases: tuple
     rtol: float = 1e-4
     atol: float = 1e-5
+    points: float = 0
+    rules: tuple = COURSE_RULES
+    answer_id: str | None = None
+
+    def __post_init__(self):
+        if not self.points > 0:
+            raise ValueError(f"the check {self.grade_id} needs points > 0 (the manifest states them)")
+
+    @property
+    def answer(self):
+        """The grade id of the answer cell that defines ``function``."""
+        return self.answer_id or self.function
+
+    @property
+    def hidden_labels(self):
+        return [case.label for case in self.cases if case.hidden]
 
     def case_args(self, index):
         """The arguments of case ``index``, the same on every machine and every run."""
@@ -59,7 +89,7 @@ class Check:
 
 
 def load(assignment):
-    """``{grade_id: Check}`` of one assignment."""
+    """``{grade_id: Check}`` of one assignment (the manifest, in the notebook's order)."""
     if assignment not in ASSIGNMENTS:
         raise ValueError(f"unknown assignment {assignment!r}; the course has {', '.join(ASSIGNMENTS)}")
     module = importlib.import_module(f"autograder.checks.{assignment}")
@@ -108,27 +138,6 @@ def to_numpy(value):
     if isinstance(value, dict):
         return {str(k): to_numpy(v) for k, v in value.items()}
     return np.asarray(value)
-
-
-def verdict(check, results):
-    """Judges one graded function from the sandbox's recorded results.
-
-    Arguments: ``check``; ``results`` a list, one per case, of ``("ok", value)`` or
-    ``("error", message)`` as the sandbox recorded them.
-    Returns: ``(passed, message)``; the message describes the first failing case (hidden
-    cases by label only) or summarizes the passes.
-    """
-    hidden_count = sum(case.hidden for case in check.cases)
-    for index, (case, (status, value)) in enumerate(zip(check.cases, results)):
-        name = f"{'hidden' if case.hidden else 'visible'} case '{case.label}'"
-        if status != "ok":
-            return False, f"{check.function}: {name}: {value}"
-        problem = compare(value, reference_output(check, index), check.rtol, check.atol,
-                          show_values=not case.hidden)
-        if problem:
-            return False, f"{check.function}: {name}: {problem}"
-    visible = len(check.cases) - hidden_count
-    return True, f"{check.function}: all {len(check.cases)} cases passed ({visible} visible, {hidden_count} hidden)"
 
 
 def arrays(rng, *shape, scale=1.0):

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from lectlib import bptt
-from autograder.checks import Case, Check, Code, arrays
+from autograder.checks import BY_HAND, Case, Check, Code, arrays
 
 ELMAN_GRADS_AND_LAST_STATE = Code("""
 def elman_grads_and_last_state(params, xs, ys, h0):
@@ -82,16 +82,16 @@ def without_targets(case):
 
 
 CHECKS = [
-    Check("test_elman_forward", "elman_forward", forward, tuple(without_targets(case) for case in SEQUENCE_CASES)),
-    Check("test_elman_loss", "elman_loss", loss, SEQUENCE_CASES),
-    Check("test_elman_backward", "elman_backward", backward, SEQUENCE_CASES, rtol=1e-3, atol=1e-4),
+    Check("test_elman_forward", "elman_forward", forward, tuple(without_targets(case) for case in SEQUENCE_CASES), points=2),
+    Check("test_elman_loss", "elman_loss", loss, SEQUENCE_CASES, points=1),
+    Check("test_elman_backward", "elman_backward", backward, SEQUENCE_CASES, rtol=1e-3, atol=1e-4, points=4, rules=BY_HAND),
     Check("test_clip_by_global_norm", "clip_by_global_norm", bptt.clip_by_global_norm, (
         Case("norm 5 clipped to 1", lambda rng: ({"W": np.array([[3.0, 4.0]], np.float32), "b": np.zeros(2, np.float32)},
                                                   np.float32(1.0))),
         Case("a large random gradient", lambda rng: grads_case(rng, 10.0), hidden=True),
         Case("a small gradient is left alone", lambda rng: grads_case(rng, 0.01), hidden=True),
         Case("a zero gradient", lambda rng: ({"W": np.zeros((2, 2), np.float32)}, np.float32(1.0)), hidden=True),
-    ), rtol=1e-5),
+    ), rtol=1e-5, points=1),
     Check("test_truncated_bptt", "truncated_bptt", truncated, (
         Case("T = 2 in chunks of k = 1", lambda rng: (G,) + tiny(rng) + (1,)),
         Case("random T = 12, k = 5 (a short last chunk)", lambda rng: (G,) + sequence_case(rng, 12, 2, 3, 1) + (5,),
@@ -99,5 +99,5 @@ CHECKS = [
         Case("k = T is full BPTT", lambda rng: (G,) + sequence_case(rng, 6, 2, 3, 1) + (6,), hidden=True),
         Case("k larger than T", lambda rng: (G,) + sequence_case(rng, 4, 1, 2, 1) + (10,), hidden=True),
         Case("T = 1", lambda rng: (G,) + sequence_case(rng, 1, 2, 2, 2) + (3,), hidden=True),
-    ), rtol=1e-3, atol=1e-4),
+    ), rtol=1e-3, atol=1e-4, points=2),
 ]

@@ -1,0 +1,109 @@
+"""One assignment as grading sees it, prepared once per run: its manifest
+(``autograder/checks/<assignment>.py``), its release notebook, the references of every
+case, and the digest of everything a grade depends on.
+"""
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from autograder import checks as checks_module
+
+HERE = Path(__file__).resolve().parent
+
+
+def lectlib_sources():
+    """Every source file of ``lectlib`` (the references come from it)."""
+    import lectlib
+
+    return sorted(Path(lectlib.__file__).resolve().parent.rglob("*.py"))
+
+
+def grading_sources():
+    """The files a grade depends on besides the notebook: the checks (every manifest and
+    its helpers), the runner, the wire format, every stage of the grader, and lectlib."""
+    return sorted(HERE.glob("*.py")) + sorted((HERE / "checks").glob("*.py")) + lectlib_sources()
+
+
+def digest_of(paths, *texts):
+    """sha256 over the named files (path and content) and the texts."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path.name).encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    for text in texts:
+        digest.update(text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def versions():
+    import jax
+
+    return f"numpy {np.__version__}, jax {jax.__version__}"
+
+
+class AssignmentContext:
+    """What grading one assignment needs."""
+
+    def __init__(self, course, assignment, limits):
+        self.course = course
+        self.assignment = assignment
+        course.check_points(assignment)      # the notebook agrees with the manifest
+        self.checks = checks_module.load(assignment)
+        self.release_notebook = course.release_notebook(assignment)
+        self.max_score = float(sum(check.points for check in self.checks.values()))
+        sources = grading_sources()
+        self.references_digest = digest_of([p for p in sources if p.parent.name != "autograder"], versions())
+        self.digest = digest_of(sources, versions(), nbformat.writes(self.release_notebook),
+                                json.dumps(dataclasses.asdict(limits), sort_keys=True))
+        self.references = {}
+
+    def warm_references(self):
+        """Computes every reference result once per version of the checks and lectlib and
+        keeps them on disk (JAX compiles each small reference computation: seconds)."""
+        stored = self.course.state_dir / "references" / f"{self.assignment}-{self.references_digest[:20]}.npz"
+        keys = [(check, index) for check in self.checks.values() for index in range(len(check.cases))]
+        values = None
+        if stored.exists():
+            try:
+                with np.load(stored, allow_pickle=False) as saved:
+                    arrays = {name: saved[name] for name in saved.files}
+                specs = json.loads(str(arrays.pop("__structure__")))
+                values = {(c.grade_id, i): unflatten(specs[f"{c.grade_id}/{i}"], arrays) for c, i in keys}
+            except (OSError, ValueError, KeyError):
+                values = None
+        if values is None:
+            values, arrays, specs = {}, {}, {}
+            for check, index in keys:
+                values[(check.grade_id, index)] = checks_module.reference_output(check, index)
+                specs[f"{check.grade_id}/{index}"] = flatten(values[(check.grade_id, index)], arrays)
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            arrays["__structure__"] = np.array(json.dumps(specs))
+            temporary = stored.with_name(stored.stem + ".tmp.npz")
+            np.savez(temporary, **arrays)
+            temporary.replace(stored)
+        for check, index in keys:
+            checks_module.seed_reference(check, index, values[(check.grade_id, index)])
+        self.references = {gid: [values[(gid, i)] for i in range(len(check.cases))]
+                           for gid, check in self.checks.items()}
+
+
+def flatten(value, arrays):
+    """A JSON description of a reference result whose arrays go into ``arrays``."""
+    if isinstance(value, tuple):
+        return {"tuple": [flatten(v, arrays) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": {k: flatten(v, arrays) for k, v in value.items()}}
+    name = f"r{len(arrays)}"
+    arrays[name] = value
+    return {"array": name}
+
+
+def unflatten(spec, arrays):
+    if "tuple" in spec:
+        return tuple(unflatten(s, arrays) for s in spec["tuple"])
+    if "dict" in spec:
+        return {k: unflatten(s, arrays) for k, s in spec["dict"].items()}
+    return arrays[spec["array"]]

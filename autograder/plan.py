@@ -1,0 +1,142 @@
+"""Stage 2, plan: what runs in the sandbox for one submission, and what its answers'
+source shows before anything runs.
+
+The plan is the student's own cells in their order, the instructor's version of every
+locked cell (also restored where the student deleted it), and, where each test cell
+stands, the trusted check's calls of the student's function with the check's rules. Test
+cells as submitted never run; ``demo`` cells are skipped. Each answer cell's source is
+read against its check's rules (``lectlib.homework.rules``) here, in the trusted process.
+"""
+import dataclasses
+
+from lectlib.homework import rules as rules_module
+
+from autograder import wire
+from autograder.read import grade_id
+
+# Watched at run time besides the names the rules forbid: where JAX's autodiff is
+# implemented, down to the traces that every JVP, VJP and linearization creates.
+RUNTIME_WATCH = {
+    "no-autodiff": ("jax._src.interpreters.ad.JVPTrace", "jax._src.interpreters.ad.LinearizeTrace",
+                    "jax._src.interpreters.ad.jvp", "jax._src.interpreters.ad.linearize",
+                    "jax._src.interpreters.ad.backward_pass", "jax._src.custom_derivatives.custom_vjp",
+                    "jax._src.custom_derivatives.custom_jvp", "jax._src.custom_derivatives.custom_gradient"),
+}
+
+
+@dataclasses.dataclass
+class Plan:
+    header: dict                   # the wire message "plan" (without its blobs)
+    blobs: list                    # the input arrays' bytes
+    notes: list                    # what the student changed (deleted or duplicated cells)
+    answer_cells: dict             # cell number (1-based, as the runner counts) -> answer grade id
+    static: dict                   # check grade id -> [lectlib.homework.rules.Violation]
+
+    def message(self):
+        """The plan as the bytes the runner reads."""
+        return wire.frame(self.header, self.blobs)
+
+
+def cell_kinds(release_notebook):
+    """``[(grade_id, kind, source)]`` of the release's code cells; kind is ``"answer"``,
+    ``"test"``, ``"fixed"`` (a locked cell that the instructor wrote) or ``"demo"`` (a locked
+    cell tagged ``demo``: an ungraded demonstration that grading does not run)."""
+    kinds = []
+    for cell in release_notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            kind = "answer"
+        elif meta.get("grade"):
+            kind = "test"
+        else:
+            kind = "fixed"
+        if kind == "fixed" and "demo" in cell.metadata.get("tags", []):
+            kind = "demo"      # an ungraded demonstration: students run it, grading skips it
+        kinds.append((meta.get("grade_id"), kind, cell.source))
+    return kinds
+
+
+def watch_list(checks):
+    """``({rule name: [dotted names watched at run time]}, {rule name: reason})`` for the
+    rules of ``checks``."""
+    watch, reasons = {}, {}
+    for check in checks.values():
+        for rule in check.rules:
+            names = [n for n in rule.forbidden if not n.startswith(("torch", "autograd"))]
+            # Public names first: a function exported under several names is reported by its public one.
+            watch[rule.name] = sorted(set(names) | set(RUNTIME_WATCH.get(rule.name, ())),
+                                      key=lambda n: ("._" in n, n.count("."), n))
+            reasons[rule.name] = rule.reason
+    return watch, reasons
+
+
+def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_bytes=0):
+    """The ``Plan`` for one readable submitted ``notebook``."""
+    source = cell_kinds(release_notebook)
+    position = {gid: i for i, (gid, _, _) in enumerate(source)}
+    by_answer = {check.answer: check for check in checks.values()}
+    blobs, steps, notes = [], [], []
+    answer_cells, static = {}, {}
+    emitted, seen_answers = set(), {}
+
+    def add_cell(text, answer=None):
+        steps.append({"cell": text})
+        if answer is not None:
+            answer_cells[sum("cell" in s for s in steps)] = answer
+
+    def emit_source(i):
+        gid, kind, text = source[i]
+        emitted.add(i)
+        if kind == "fixed":
+            add_cell(text)
+        elif kind == "test":
+            steps.append(check_step(checks[gid], blobs))
+        elif kind == "answer":
+            notes.append(f"the answer cell '{gid}' was deleted")
+
+    def catch_up_to(j):
+        for i in range(j):
+            if i not in emitted:
+                emit_source(i)
+
+    for cell in notebook.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        gid = grade_id(cell)
+        if gid not in position:
+            add_cell(cell.get("source", ""))        # a cell the student added
+            continue
+        i = position[gid]
+        kind = source[i][1]
+        if kind == "answer":
+            catch_up_to(i)
+            seen_answers[gid] = seen_answers.get(gid, 0) + 1
+            emitted.add(i)
+            add_cell(cell.get("source", ""), gid)
+            check = by_answer.get(gid)
+            if check is not None:
+                found = rules_module.violations(cell.get("source", ""), check.rules)
+                if found:
+                    static.setdefault(check.grade_id, []).extend(found)
+        elif i not in emitted:
+            catch_up_to(i)
+            emit_source(i)
+    catch_up_to(len(source))
+    notes += [f"the answer cell '{gid}' appears {n} times; all ran in order"
+              for gid, n in seen_answers.items() if n > 1]
+    watch, reasons = watch_list(checks)
+    header = {"kind": "plan", "steps": steps, "cell_seconds": float(cell_seconds), "scratch_bytes": int(scratch_bytes),
+              "watch": watch, "reasons": reasons}
+    return Plan(header, blobs, notes, answer_cells, static)
+
+
+def check_step(check, blobs):
+    """The step that calls the student's function on every case of ``check``."""
+    calls = []
+    for index in range(len(check.cases)):
+        args = check.case_args(index)
+        calls.append({"id": f"{check.grade_id}/{index}", "function": check.function,
+                      "args": [wire.encode_value(a, blobs, plain_numbers=True) for a in args]})
+    return {"check": check.grade_id, "rules": [rule.name for rule in check.rules], "calls": calls}

@@ -1,0 +1,99 @@
+"""Stage 6, record: one result into nbgrader's gradebook, the autograded folder and the
+grading state; the CSV of a batch; the graded notebook that feedback is made from.
+
+Only the trusted process writes here, one submission at a time. Statuses become text
+here (``Status.text``), at the edge.
+"""
+import csv
+import datetime
+import json
+import warnings
+from pathlib import Path
+
+import nbformat
+
+from autograder import checks as checks_module
+from autograder.judge import GradeResult
+
+
+def state_path(state_dir, student, assignment):
+    return Path(state_dir) / "graded" / student / f"{assignment}.json"
+
+
+def load_state(state_dir, student, assignment):
+    """``(grade digest, GradeResult)`` saved for a submission, or ``(None, None)``."""
+    path = state_path(state_dir, student, assignment)
+    try:
+        saved = json.loads(path.read_text())
+        return saved["checks_digest"], GradeResult.from_json(saved["result"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, None
+
+
+def record(course, result, ctx, mtime):
+    """Writes ``result`` into the gradebook, the autograded folder and its state file
+    (last, so that an interrupted write is graded again)."""
+    from nbgrader.api import MissingEntry
+
+    timestamp = datetime.datetime.fromtimestamp(mtime) if mtime is not None else None
+    with course.gradebook() as gb, warnings.catch_warnings():
+        # nbgrader's add_submission triggers SQLAlchemy autoflush warnings; they are harmless.
+        warnings.simplefilter("ignore")
+        gb.update_or_create_student(result.student)
+        try:
+            gb.remove_submission(result.assignment, result.student)
+        except MissingEntry:
+            pass
+        gb.add_submission(result.assignment, result.student, timestamp=timestamp)
+        for check in result.checks:
+            grade = gb.find_grade(check.grade_id, result.assignment, result.assignment, result.student)
+            grade.auto_score = check.points
+        gb.db.commit()
+    folder = course.autograded / result.student / result.assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(graded_notebook(ctx.release_notebook, result), folder / f"{result.assignment}.ipynb")
+    if timestamp is not None:
+        (folder / "timestamp.txt").write_text(timestamp.isoformat(" "))
+    state = {"checks_digest": ctx.digest, "result": result.to_json()}
+    path = state_path(course.state_dir, result.student, result.assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(state, indent=1))
+    temporary.replace(path)
+
+
+def write_csv(results, path):
+    """One row per student and assignment: ``assignment,student_id,score,max_score,status``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["assignment", "student_id", "score", "max_score", "status"])
+        for r in sorted(results, key=lambda r: (checks_module.ASSIGNMENTS.index(r.assignment), r.student)):
+            writer.writerow([r.assignment, r.student, f"{r.score:g}", f"{r.max_score:g}", r.status.text()])
+    temporary.replace(path)
+
+
+def graded_notebook(release_notebook, result):
+    """The release notebook with the student's answers and, under each test cell, the verdict."""
+    notebook = nbformat.v4.new_notebook(metadata=release_notebook.metadata)
+    answers = result.answers
+    verdicts = {c.grade_id: c for c in result.checks}
+    for cell in release_notebook.cells:
+        cell = nbformat.from_dict(json.loads(json.dumps(cell)))
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            if gid in answers:
+                cell.source = answers[gid]
+            if gid in verdicts:
+                check = verdicts[gid]
+                if check.points >= check.max_points:
+                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=check.message + "\n")]
+                else:
+                    cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=check.message,
+                                                           traceback=[f"CheckFailed: {check.message}"])]
+        notebook.cells.append(cell)
+    return notebook

@@ -1,0 +1,118 @@
+"""Stage 1, read (autograder.read): the submissions folder is student-made; links, FIFOs,
+devices, huge files and odd notebooks are named, never followed, blocked on or read
+without bound."""
+import json
+import os
+import threading
+
+import nbformat
+import pytest
+
+from autograder import read
+
+
+def notebook_bytes(cells=("x = 1",)):
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])).encode()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "ada" / "scans").mkdir(parents=True)
+    (tmp_path / "ada" / "scans" / "scans.ipynb").write_bytes(notebook_bytes())
+    return tmp_path
+
+
+def bounded(call, seconds=5):
+    """Runs ``call`` in a thread and fails if it blocks (a FIFO read would block forever)."""
+    out = []
+    thread = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert out, "reading blocked"
+    return out[0]
+
+
+def test_a_regular_notebook_is_read_with_its_digest_and_time(folder):
+    submission = read.read_submission(folder, "ada/scans/scans.ipynb")
+    assert submission.problem is None and submission.notebook.cells[0].source == "x = 1"
+    assert len(submission.digest) == 64 and submission.mtime > 0
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda p: os.mkfifo(p), "not a regular file"),
+    (lambda p: os.symlink("/dev/zero", p), "a link"),
+    (lambda p: os.symlink("/etc/passwd", p), "a link"),
+    (lambda p: os.mkdir(p), "not a regular file"),
+])
+def test_special_files_in_place_of_the_notebook_are_unreadable(folder, make, problem):
+    path = folder / "ada" / "scans" / "scans.ipynb"
+    path.unlink()
+    make(path)
+    submission = bounded(lambda: read.read_submission(folder, "ada/scans/scans.ipynb"))
+    assert submission.notebook is None and submission.problem.kind == "unreadable"
+    assert problem in submission.problem.detail
+
+
+def test_a_link_higher_up_the_path_is_not_followed(folder, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "scans").mkdir()
+    (elsewhere / "scans" / "scans.ipynb").write_bytes(notebook_bytes())
+    os.symlink(elsewhere, folder / "bob")
+    submission = read.read_submission(folder, "bob/scans/scans.ipynb")
+    assert submission.notebook is None and "link" in submission.problem.detail
+    work, skipped = read.find_submissions(folder, ["scans"])
+    assert [w.student for w in work] == ["ada"]
+
+
+def test_reading_is_bounded(folder, monkeypatch):
+    monkeypatch.setattr(read, "MAX_NOTEBOOK_BYTES", 1000)
+    (folder / "ada" / "scans" / "scans.ipynb").write_bytes(b" " * 5000)
+    submission = read.read_submission(folder, "ada/scans/scans.ipynb")
+    assert submission.problem.kind == "unreadable" and "more than" in submission.problem.detail
+    data, problem, _ = read.read_bounded(folder, "ada/scans/scans.ipynb", 10_000)
+    assert len(data) == 5000 and problem is None
+
+
+def test_a_hard_link_is_an_ordinary_file_read_as_untrusted_data(folder):
+    os.link(folder / "ada" / "scans" / "scans.ipynb", folder / "ada" / "scans" / "copy.ipynb")
+    data, problem, _ = read.read_bounded(folder, "ada/scans/copy.ipynb", 10**6)
+    assert problem is None and json.loads(data)["cells"]
+
+
+def test_paths_that_leave_the_folder_are_refused(folder):
+    assert read.read_bounded(folder, "../etc/passwd", 100)[1] == "not a path inside the submissions folder"
+
+
+def test_find_submissions_names_what_is_missing_renamed_or_ambiguous(folder):
+    (folder / "bob" / "scans").mkdir(parents=True)
+    (folder / "bob" / "scans" / "Homework 1.ipynb").write_bytes(notebook_bytes())
+    (folder / "cy" / "scans").mkdir(parents=True)
+    for name in ("a.ipynb", "b.ipynb"):
+        (folder / "cy" / "scans" / name).write_bytes(notebook_bytes())
+    (folder / "dee").mkdir()
+    (folder / "not a student!").mkdir()
+    os.mkfifo(folder / "pipe")
+    work, skipped = read.find_submissions(folder, ["scans", "losses"])
+    found = {w.student: w for w in work}
+    assert sorted(found) == ["ada", "bob", "cy", "dee"] and all(w.assignment == "scans" for w in work)
+    assert str(found["bob"].relative) == "bob/scans/Homework 1.ipynb" and "expected scans.ipynb" in found["bob"].note
+    assert found["cy"].relative is None and found["cy"].note.kind == "missing" and "a.ipynb, b.ipynb" in found["cy"].note.detail
+    assert found["dee"].note.text() == "missing: no notebook was submitted"
+    assert sorted(skipped) == ["not a student!", "pipe"]
+
+
+@pytest.mark.parametrize("raw, start", [
+    (b"", "unreadable: the notebook file is empty"),
+    (b"{ not json", "unreadable: not a notebook (invalid JSON at line 1"),
+    (b"[1, 2]", "unreadable: JSON, but not a notebook"),
+    (json.dumps({"cells": [], "nbformat": 5}).encode(), "unreadable: unsupported notebook format 5"),
+    (b"[" * 100_000 + b"]" * 100_000, "unreadable: not a notebook (invalid JSON"),
+])
+def test_broken_notebooks_say_why(raw, start):
+    assert read.parse_notebook(raw).problem.text().startswith(start)
+
+
+def test_odd_but_readable_notebooks_carry_notes():
+    raw = notebook_bytes(["s = 'caf\u00e9'"]).replace("caf\u00e9".encode(), b"caf\xff")
+    submission = read.parse_notebook(raw)
+    assert submission.notebook is not None and "not valid UTF-8" in submission.notes[0]

@@ -1,0 +1,46 @@
+"""Stage 6, record (autograder.record) and the typed status: text only at the edges."""
+import csv
+
+import pytest
+
+from autograder import judge, record
+from autograder.status import Status
+
+from autograder_fixtures import CHECKS, release_notebook
+
+
+def test_a_status_is_typed_and_rendered_at_the_edge():
+    status = Status("timeout", "the notebook ran longer than 300 s and was stopped (cell 12)").with_notes("a note")
+    assert status.text() == "timeout: the notebook ran longer than 300 s and was stopped (cell 12); a note"
+    assert Status("ok").with_notes("graded a.ipynb (expected b.ipynb)").text() == "ok; graded a.ipynb (expected b.ipynb)"
+    assert Status.from_json(status.to_json()) == status
+    with pytest.raises(ValueError, match="unknown status kind"):
+        Status("fine")
+
+
+def test_results_round_trip_through_the_state_file_format():
+    result = judge.zero_result("ada", "scans", CHECKS, Status("missing", "no notebook was submitted"))
+    assert judge.GradeResult.from_json(result.to_json()) == result
+    assert result.max_score == 5 and [c.max_points for c in result.checks] == [2, 3]
+
+
+def test_the_csv_has_one_row_per_result_with_the_status_as_text(tmp_path):
+    results = [judge.zero_result(student, "scans", CHECKS, status) for student, status in
+               [("bob", Status("unreadable", "not a notebook")), ("ada", Status("ok", notes=("graded x.ipynb",)))]]
+    record.write_csv(results, tmp_path / "grades.csv")
+    with open(tmp_path / "grades.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["student_id"], r["score"], r["max_score"], r["status"]) for r in rows] == [
+        ("ada", "0", "5", "ok; graded x.ipynb"), ("bob", "0", "5", "unreadable: not a notebook")]
+
+
+def test_the_graded_notebook_shows_answers_and_verdicts_but_no_test_code():
+    result = judge.zero_result("ada", "scans", CHECKS, Status("ok"))
+    result.checks[0] = judge.CheckResult("test_double", "double", 2, 2, "double: all 2 cases passed")
+    result.answers = {"double": "def double(x):\n    return x + x"}
+    notebook = record.graded_notebook(release_notebook(), result)
+    sources = [c.source for c in notebook.cells]
+    assert "def double(x):\n    return x + x" in sources
+    test_double, test_total = notebook.cells[2], notebook.cells[5]
+    assert test_double.outputs[0]["text"] == "double: all 2 cases passed\n"
+    assert test_total.outputs[0]["ename"] == "CheckFailed" and test_total.outputs[0]["evalue"] == "ok"
