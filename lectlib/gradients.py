@@ -58,6 +58,11 @@ def states(W, xs, nonlinearity="tanh", input_scale=1.0):
     ``tanh`` or ReLU. ``xs``: ``(T, d_h)``. Returns ``(T, d_h)``. Chapter 7;
     tests/test_gradients.py::test_gradient_norms_are_the_norms_of_the_true_jacobians."""
     _check_nonlinearity(nonlinearity)
+    return _states(as_array(W, "W"), as_array(xs, "xs"), nonlinearity, input_scale)
+
+
+@functools.partial(jax.jit, static_argnames=("nonlinearity",))
+def _states(W, xs, nonlinearity, input_scale):
     d_h = W.shape[0]
     params = {"U": input_scale * jnp.eye(d_h, dtype=W.dtype), "W": W, "b": jnp.zeros(d_h, W.dtype)}
     phi = PHI[nonlinearity]
@@ -97,7 +102,13 @@ def gradient_norms_by_lag(W, xs, nonlinearity="tanh", input_scale=1.0):
     xs = as_array(xs, "xs")
     check_inexact(xs, "xs")
     check_shapes([(W, ("d_h", "d_h"), "W"), (xs, ("T", "d_h"), "xs")])
-    hs = states(W, xs, nonlinearity, input_scale)
+    _check_nonlinearity(nonlinearity)
+    return _norms_by_lag(W, xs, nonlinearity, input_scale)
+
+
+@functools.partial(jax.jit, static_argnames=("nonlinearity",))
+def _norms_by_lag(W, xs, nonlinearity, input_scale):
+    hs = _states(W, xs, nonlinearity, input_scale)
 
     def back(product, slope):
         product = product @ (slope[:, None] * W)          # ∂h_T/∂h_{t-1} = ∂h_T/∂h_t · diag(φ'(a_t)) W
