@@ -179,7 +179,7 @@ def run(step, params, xs, h0):
     Returns:
         All states stacked on axis 0: ``(T, d_h)``, or a tuple ``(hs, cs)`` for the LSTM.
 
-    Chapters 3-10; tests/test_memory.py::test_closed_form_equals_running_the_linear_memory.
+    Chapters 3-10; tests/test_scans.py::test_run_equals_python_loop_of_steps.
     """
     xs = as_sequence(xs)
 
