@@ -38,7 +38,8 @@
 
   // 2. Search results: a snippet is the page's text around the word found, and Sphinx
   //    takes it from the page's HTML, where math is still TeX source (\(\gamma^k\)).
-  //    Show a short plain-text form of inline math and an ellipsis for display math.
+  //    Show a short plain-text form of inline math and an ellipsis for display math, and
+  //    leave out the print-only table of contents.
   var SYMBOLS = {
     alpha: "α", beta: "β", gamma: "γ", delta: "δ", epsilon: "ε", eta: "η", theta: "θ",
     lambda: "λ", mu: "μ", rho: "ρ", sigma: "σ", tau: "τ", phi: "φ", Delta: "Δ", Sigma: "Σ",
@@ -58,6 +59,8 @@
   }
   function withoutTex(htmlString) {
     var doc = new DOMParser().parseFromString(htmlString, "text/html");
+    // The book theme's print-only table of contents is not what a snippet should quote.
+    doc.querySelectorAll(".onlyprint").forEach(function (el) { el.remove(); });
     doc.querySelectorAll(".math").forEach(function (el) {
       var display = el.tagName === "DIV" || /^\s*\\\[/.test(el.textContent);
       el.replaceWith(doc.createTextNode(display ? " … " : texToText(el.textContent.trim())));
@@ -65,7 +68,8 @@
     return doc.documentElement.outerHTML;
   }
   function patchSearch() {
-    var search = window.Search;
+    // searchtools.js declares `const Search`: a global binding, not a window property.
+    var search = typeof Search !== "undefined" ? Search : window.Search;
     if (!search || !search.htmlToText || search.htmlToText.withoutTex) return;
     var original = search.htmlToText;
     search.htmlToText = function (htmlString, anchor) {
