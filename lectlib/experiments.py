@@ -59,7 +59,7 @@ def gate_activations(cell, params, xs):
 
 def outputs(cell, params, xs):
     """All outputs ``(T, d_y)``: ``V h_t + c``."""
-    return states(cell, params, xs) @ params["V"].T + params["c"][None, :]
+    return elman.output(params, states(cell, params, xs))     # o_t = c + V h_t, written once in cells.elman
 
 
 @functools.partial(jax.jit, static_argnums=0)
