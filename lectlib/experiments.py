@@ -26,7 +26,8 @@ def _cell(name):
 
 
 def init(key, cell, d_x, d_h, d_y):
-    """``{"cell": the cell's parameters, "V": (d_y, d_h), "c": (d_y,)}``."""
+    """``{"cell": the cell's parameters, "V": (d_y, d_h), "c": (d_y,)}``. Chapters 8 and 9;
+    tests/test_experiments.py::test_outputs_are_the_cell_run_step_by_step_then_read_out."""
     k_cell, k_out = jax.random.split(key)
     module = _cell(cell)
     cell_params = module.init(k_cell, d_x, d_h)
@@ -36,7 +37,8 @@ def init(key, cell, d_x, d_h, d_y):
 
 
 def states(cell, params, xs):
-    """All hidden states ``(T, d_h)`` of the model on one sequence ``xs`` ``(T, d_x)``."""
+    """All hidden states ``(T, d_h)`` of the model on one sequence ``xs`` ``(T, d_x)``, from the
+    cell's ``init_state``. Chapters 8 and 9; tests/test_experiments.py::test_outputs_are_the_cell_run_step_by_step_then_read_out."""
     module = _cell(cell)
     carry = run(module.step, params["cell"], xs, module.init_state(params["V"].shape[1], xs.dtype))
     return carry[0] if cell == "lstm" else carry
@@ -58,13 +60,15 @@ def gate_activations(cell, params, xs):
 
 
 def outputs(cell, params, xs):
-    """All outputs ``(T, d_y)``: ``V h_t + c``."""
+    """All outputs ``(T, d_y)``: ``V h_t + c``. Chapters 8 and 9;
+    tests/test_experiments.py::test_outputs_are_the_cell_run_step_by_step_then_read_out."""
     return elman.output(params, states(cell, params, xs))     # o_t = c + V h_t, written once in cells.elman
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def batch_outputs(cell, params, xs):
-    """All outputs of a batch ``xs`` ``(n, T, d_x)``: ``(n, T, d_y)``, compiled once per shape."""
+    """All outputs of a batch ``xs`` ``(n, T, d_x)``: ``(n, T, d_y)``, compiled once per shape.
+    Chapters 8 and 9; tests/test_experiments.py::test_batch_outputs_are_outputs_per_sequence."""
     return jax.vmap(lambda x: outputs(cell, params, x))(xs)
 
 
@@ -82,7 +86,8 @@ def train(cell, key, xs, ys, *, d_h=16, loss="last_mse", steps=1000, learning_ra
     ``loss``: ``"last_mse"`` (one number per sequence, judged at the end), ``"last_xent"``
     (a class label per sequence) or ``"sequence_mse"`` (a target per step).
     ``metric(cell, params) -> float`` is measured every ``eval_every`` steps.
-    Returns a ``lectlib.train.FitResult``.
+    Returns a ``lectlib.train.FitResult``. Chapters 8 and 9;
+    tests/test_experiments.py::test_training_reduces_the_loss_and_stops_at_the_target.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, received {loss!r}")
@@ -95,20 +100,23 @@ def train(cell, key, xs, ys, *, d_h=16, loss="last_mse", steps=1000, learning_ra
 
 
 def last_output_accuracy(cell, params, xs, labels):
-    """Share of sequences whose last output's argmax is the label."""
+    """Share of sequences whose last output's argmax is the label. ``xs`` ``(n, T, d_x)``;
+    ``labels`` ``(n,)`` integers. Chapter 8; tests/test_experiments.py::test_last_output_accuracy_counts_argmax_matches."""
     last = batch_outputs(cell, params, xs)[:, -1]
     return float(jnp.mean(jnp.argmax(last, axis=-1) == labels))
 
 
 def within_tolerance_accuracy(cell, params, xs, targets, tolerance=0.1):
     """Share of sequences whose last (scalar) output is within ``tolerance`` of the target
-    (the adding problem's measure). ``xs`` ``(n, T, d_x)``; ``targets`` ``(n,)``."""
+    (the adding problem's measure). ``xs`` ``(n, T, d_x)``; ``targets`` ``(n,)``. Chapters 8
+    and 9; tests/test_experiments.py::test_within_tolerance_accuracy_counts_last_outputs_near_their_targets."""
     last = batch_outputs(cell, params, xs)[:, -1, 0]
     return float(jnp.mean(jnp.abs(last - targets) < tolerance))
 
 
 def input_gradient_norms(cell, params, xs):
     """``‖∂o_T/∂x_t‖`` for every step ``t``: how much the last output can still learn
-    from each input. ``xs`` ``(T, d_x)``. Returns ``(T,)``."""
+    from each input. ``xs`` ``(T, d_x)``. Returns ``(T,)``. Chapter 9;
+    tests/test_experiments.py::test_input_gradient_norms_match_jax_jacobian."""
     grads = jax.grad(lambda x: jnp.sum(outputs(cell, params, x)[-1]))(xs)
     return jnp.linalg.norm(grads, axis=-1)

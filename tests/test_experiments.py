@@ -69,3 +69,19 @@ def test_gate_activations_follow_the_run(cell):
         np.testing.assert_allclose(got[name], np.stack([e[name] for e in expected]), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="no gates"):
         experiments.gate_activations("elman", experiments.init(jax.random.key(0), "elman", 2, 3, 1), xs)
+
+
+def test_batch_outputs_are_outputs_per_sequence():
+    params = experiments.init(jax.random.key(9), "gru", 2, 3, 2)
+    xs = jax.random.normal(jax.random.key(10), (3, 4, 2))
+    np.testing.assert_allclose(experiments.batch_outputs("gru", params, xs),
+                               np.stack([experiments.outputs("gru", params, x) for x in xs]), rtol=1e-5, atol=1e-6)
+
+
+def test_last_output_accuracy_counts_argmax_matches():
+    params = experiments.init(jax.random.key(11), "elman", 1, 3, 2)
+    xs = jax.random.normal(jax.random.key(12), (6, 5, 1))
+    predicted = np.argmax(np.asarray(experiments.batch_outputs("elman", params, xs)[:, -1]), axis=-1)
+    labels = predicted.copy()
+    labels[:2] = 1 - labels[:2]                                   # two of six wrong
+    assert experiments.last_output_accuracy("elman", params, xs, labels) == pytest.approx(4 / 6)

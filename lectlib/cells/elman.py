@@ -12,6 +12,7 @@ def init(key, d_x, d_h, d_y=None):
     Returns: ``{"U": (d_h, d_x), "W": (d_h, d_h), "b": (d_h,)}``, plus the read-out
     ``{"V": (d_y, d_h), "c": (d_y,)}`` when ``d_y`` is given (the keys of
     ``lectlib.bptt.elman_grads``). ``W`` starts orthogonal-like with spectral radius ≈ 0.9.
+    Chapter 8; tests/test_cells.py::test_elman_init_with_readout_has_the_bptt_keys.
     """
     check_sizes(d_x, d_h)
     k_u, k_w, k_v = jax.random.split(key, 3)
@@ -39,11 +40,13 @@ def pre_activation(params, h, x):
 
 
 def step(params, h, x):
-    """One step. ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns ``tanh(U x + W h + b)``: ``(d_h,)``."""
+    """One step. ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns ``tanh(U x + W h + b)``: ``(d_h,)``.
+    Chapter 8; tests/test_cells.py::test_elman_step_by_hand."""
     return jnp.tanh(pre_activation(params, h, x))
 
 
 def output(params, h):
-    """The read-out ``o = V h + c``. ``h``: ``(d_h,)`` (or ``(T, d_h)``). Returns ``(d_y,)`` (or ``(T, d_y)``)."""
+    """The read-out ``o = V h + c``. ``h``: ``(d_h,)`` (or ``(T, d_h)``). Returns ``(d_y,)`` (or ``(T, d_y)``).
+    Chapter 8; tests/test_cells.py::test_elman_output_by_hand."""
     c = params["c"].reshape((1,) * (jnp.ndim(h) - 1) + params["c"].shape)
     return h @ params["V"].T + c

@@ -12,6 +12,7 @@ def init(key, d_x, d_h):
     """Arguments: ``key`` a PRNG key, ``d_x`` input size, ``d_h`` state size.
 
     Returns: ``{"gamma": (d_h,), "theta": (d_x + 1, d_h)}``; ``gamma`` starts in [0.8, 0.99].
+    Chapter 3; tests/test_cells.py::test_init_shapes_and_determinism.
     """
     check_sizes(d_x, d_h)
     k_gamma, k_theta = jax.random.split(key)
@@ -27,7 +28,8 @@ def init_state(d_h, dtype=jnp.float32):
 
 
 def step(params, h, x):
-    """One step. ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns the new ``h``: ``(d_h,)``."""
+    """One step. ``h``: ``(d_h,)``, ``x``: ``(d_x,)``. Returns the new ``h``: ``(d_h,)``.
+    Chapter 3; tests/test_cells.py::test_linear_memory_step_by_hand."""
     d_x_bar, d_h = params["theta"].shape
     h, x = check_step_inputs(h, x, d_h, d_x_bar - 1, "linear_memory")
     return params["gamma"] * h + params["theta"].T @ with_bias(x)
