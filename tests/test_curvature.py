@@ -90,3 +90,13 @@ def test_bad_inputs_are_named():
         curvature.curvature_along(loss, params, {"a": jnp.zeros(3)})
     with pytest.raises(ValueError, match="square"):
         curvature.curvatures(jnp.ones((2, 3)))
+
+
+def test_data_passed_as_arguments_gives_each_data_set_its_own_hessian():
+    # loss(params, xs) = mean((w * xs)^2) / 2 has Hessian mean(xs^2) along w
+    loss = lambda p, xs: 0.5 * jnp.mean((p["w"] * xs) ** 2)
+    params = {"w": jnp.ones(1)}
+    for xs in (jnp.array([1.0, 2.0, 3.0]), jnp.array([0.5, 0.5, 4.0])):
+        np.testing.assert_allclose(curvature.hessian(loss, params, xs), [[float(jnp.mean(xs**2))]], rtol=1e-5)
+        np.testing.assert_allclose(curvature.curvature_along(loss, params, {"w": jnp.ones(1)}, xs),
+                                   float(jnp.mean(xs**2)), rtol=1e-5)

@@ -150,3 +150,10 @@ def test_bad_inputs_of_the_duality_and_the_hand_weighted_rnn():
         sequences.receptive_field(3, 5, [1, 2])
     with pytest.raises(ValueError, match="xs must have shape"):
         sequences.hand_weighted_rnn(jnp.ones((4, 3)))
+
+
+@pytest.mark.parametrize("window", [1, 3, 8])
+def test_windowed_parity_accuracy_drops_to_chance_one_step_past_the_window(window):
+    # guards the window's edge: a mask one bit too wide or too narrow fails here
+    at_edge, past_edge = np.asarray(sequences.windowed_parity_accuracy(1, window, [window, window + 1], n=4000))
+    assert at_edge == 1.0 and abs(past_edge - 0.5) < 0.04, (at_edge, past_edge)
