@@ -21,6 +21,8 @@ def test_hopfield_store_is_the_hebbian_sum():
     np.testing.assert_array_equal(W, W.T)
     with pytest.raises(ValueError, match="patterns"):
         beyond.hopfield_store(jnp.ones(5))
+    with pytest.raises(ValueError, match=r"patterns must hold only \+1 and -1"):
+        beyond.hopfield_store(jnp.array([[1.0, 0.5], [1.0, -1.0]]))
 
 
 def test_asynchronous_updates_match_a_plain_loop():
@@ -82,3 +84,5 @@ def test_hopfield_recalls_a_stored_pattern_from_a_corrupted_one():
     np.testing.assert_array_equal(history[0], corrupted)
     with pytest.raises(ValueError, match="state"):
         beyond.hopfield_recall(jax.random.key(7), W, corrupted[:10], 3)
+    with pytest.raises(ValueError, match=r"state must hold only \+1 and -1"):
+        beyond.hopfield_recall(jax.random.key(7), W, corrupted.at[0].set(0.0), 3)

@@ -3,7 +3,7 @@ from the true past generates by feeding each prediction back in as its next inpu
 import jax
 import jax.numpy as jnp
 
-from lectlib._checks import check_positive_int
+from lectlib._checks import as_array, check_positive_int
 from lectlib.scans import run
 
 
@@ -40,6 +40,7 @@ def continue_sequence(step, read, params, h0, prompt, num_steps):
     Chapter 10; tests/test_beyond_generation.py::test_continue_sequence_starts_one_step_ahead.
     """
     check_positive_int(num_steps, "num_steps")
+    prompt = as_array(prompt, "prompt")
     if prompt.ndim != 2 or prompt.shape[0] < 1:
         raise ValueError(f"prompt must have shape (T, d_x) with T >= 1, received shape {prompt.shape}")
     h = run(step, params, prompt, h0)[-1]

@@ -22,6 +22,7 @@ def hopfield_store(patterns):
     """
     patterns = as_array(patterns, "patterns")
     check_shapes([(patterns, ("P", "N"), "patterns")])
+    _check_plus_minus_one(patterns, "patterns")
     W = patterns.T @ patterns / patterns.shape[1]
     return W - jnp.diag(jnp.diag(W))
 
@@ -34,9 +35,15 @@ def hopfield_energy(W, s):
     return -0.5 * jnp.einsum("...i,ij,...j->...", s, W, s)
 
 
+def _check_plus_minus_one(array, name):
+    if not isinstance(array, jax.core.Tracer) and not bool(jnp.all(jnp.abs(array) == 1)):
+        raise ValueError(f"{name} must hold only +1 and -1, received values {jnp.unique(array)[:5].tolist()}")
+
+
 def _check_recall_inputs(W, state):
     W, state = as_array(W, "W"), as_array(state, "state")
     check_shapes([(W, ("N", "N"), "W"), (state, ("N",), "state")])
+    _check_plus_minus_one(state, "state")
     return W, state
 
 
