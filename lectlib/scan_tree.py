@@ -92,6 +92,30 @@ def depth_and_work(levels):
     return len(levels), sum(len(level) for level in levels)
 
 
+def associative_scan_work(num_steps):
+    """What ``jax.lax.associative_scan`` does for ``T`` elements, counted while it traces:
+    ``(calls, combinations)``, the number of times it calls the operator (each call combines
+    a whole stack of pairs at once, one level) and the pairs combined in all.
+
+    The combinations equal the work of ``blelloch_levels``: JAX's scan is the work-efficient
+    up-sweep/down-sweep kind (its documentation cites Blelloch, 1990).
+    Chapter 4; tests/test_scan_tree.py::test_jax_associative_scan_does_the_work_of_the_blelloch_schedule.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    check_positive_int(num_steps, "the sequence length")
+    stacks = []
+
+    def counting_add(earlier, later):
+        stacks.append(earlier.shape[0])
+        return earlier + later
+
+    jax.eval_shape(lambda xs: jax.lax.associative_scan(counting_add, xs),
+                   jax.ShapeDtypeStruct((num_steps,), jnp.float32))
+    return len(stacks), sum(stacks)
+
+
 def covered_ranges(levels, num_steps):
     """Which inputs every element has combined, before the first level and after each one.
 

@@ -93,3 +93,16 @@ def test_draw_schedule_draws_a_box_per_element_and_an_arrow_per_combination():
 def test_hillis_steele_closed_form_counts_the_listed_levels(num_steps):
     assert scan_tree.hillis_steele_depth_and_work(num_steps) == \
         scan_tree.depth_and_work(scan_tree.hillis_steele_levels(num_steps))
+
+
+@pytest.mark.parametrize("num_steps", [1, 2, 5, 8, 13, 16, 100, 1000, 1024])
+def test_jax_associative_scan_does_the_work_of_the_blelloch_schedule(num_steps):
+    calls, combinations = scan_tree.associative_scan_work(num_steps)
+    depth, work = scan_tree.depth_and_work(scan_tree.blelloch_levels(num_steps))
+    assert combinations == work
+    assert depth <= calls <= depth + 1
+    # and the count is of real combinations: a prefix sum by that scan is the cumulative sum
+    import jax
+
+    xs = np.arange(num_steps, dtype=np.float32)
+    np.testing.assert_allclose(jax.lax.associative_scan(jnp.add, xs), np.cumsum(xs), rtol=1e-5)
