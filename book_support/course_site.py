@@ -99,7 +99,7 @@ def skip_field_aliases(app, what, name, obj, skip, options):
 
 def one_header(app, config):
     """No second top header (see the module's docstring): ``navbar_persistent`` empty."""
-    if "navbar_persistent" not in config.html_theme_options:
+    if config.html_theme == "sphinx_book_theme" and "navbar_persistent" not in config.html_theme_options:
         config.html_theme_options = {**config.html_theme_options, "navbar_persistent": []}
 
 

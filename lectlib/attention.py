@@ -225,7 +225,8 @@ def greedy_decode(params, symbols, mask, attend):
 
 
 def sequence_loss(params, symbols, mask, targets, attend):
-    """Mean cross-entropy over the real positions of one teacher-forced sequence."""
+    """Mean cross-entropy over the real positions of one teacher-forced sequence.
+    Chapter 11; tests/test_attention.py::test_teacher_forced_logits_against_a_loop."""
     logits, _ = teacher_forced(params, symbols, mask, targets, attend)
     nll = -jnp.take_along_axis(jax.nn.log_softmax(logits), targets[:, None], axis=-1)[:, 0]
     return jnp.sum(nll * mask) / jnp.sum(mask)

@@ -80,7 +80,8 @@ def encode(text, chars):
 
 
 def decode(ids, chars):
-    """Integers back to a str. ``ids``: ``(T,)`` ints in ``[0, len(chars))``."""
+    """Integers back to a str. ``ids``: ``(T,)`` ints in ``[0, len(chars))``.
+    Chapter 11; tests/test_language.py (the round trip with ``encode``)."""
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"ids must be a 1-d array of integers, received shape {ids.shape}, dtype {ids.dtype}")
@@ -337,13 +338,15 @@ def _visible(carry):
 def zero_state(params, batch_size=None):
     """A zero state ``(d_h,)``, or ``(B, d_h)`` for a batch. The training, evaluation and
     generation functions start from it, so they take cells whose carry is one array
-    (``elman``, ``mgu``, ``gru``); the LSTM's ``(h, c)`` would need its own."""
+    (``elman``, ``mgu``, ``gru``); the LSTM's ``(h, c)`` would need its own. Chapter 11;
+    checked through ``fit``, ``evaluate_nll`` and ``generate`` in tests/test_language.py."""
     d_h = params["V"].shape[1]
     return jnp.zeros((d_h,) if batch_size is None else (batch_size, d_h))
 
 
 def read_out(params, h):
-    """``o_t = c + V h_t``: logits ``(..., |V|)`` from states ``(..., d_h)``."""
+    """``o_t = c + V h_t``: logits ``(..., |V|)`` from states ``(..., d_h)``. Chapter 11;
+    tests/test_language.py."""
     h = _visible(h)
     return h @ params["V"].T + params["c"].reshape((1,) * (h.ndim - 1) + (-1,))
 

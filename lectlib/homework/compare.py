@@ -11,6 +11,7 @@ def describe(value):
     ``a tuple of 2 (...)``, ``a dict with keys [...]``, ``None``.
 
     Arguments: ``value``: a numpy array, ``None``, or a tuple/dict of them.
+    The homework's messages; checked through ``compare`` in tests/test_autograder_judge.py.
     """
     if isinstance(value, tuple):
         return f"a tuple of {len(value)} ({', '.join(describe(v) for v in value)})"
@@ -27,7 +28,7 @@ def compare(received, expected, rtol, atol, show_values=True, where="the result"
     Both are numpy arrays, or tuples/dicts of them. Shapes must match exactly (no
     broadcasting); values to ``|r - e| <= atol + rtol |e|``. With ``show_values=False``
     (hidden cases) the message says what kind of difference it is, not the numbers.
-    Tested in ``tests/test_autograder_judge.py``.
+    The homework's verdicts; tested in ``tests/test_autograder_judge.py``.
     """
     if isinstance(expected, tuple):
         if not isinstance(received, tuple) or len(received) != len(expected):

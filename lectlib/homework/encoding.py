@@ -27,6 +27,7 @@ def encode(value, code_type=None):
             of them; or an object of ``code_type`` (with ``.source`` and ``.name``).
         code_type: the class of functions-as-source (the grader's ``Code``), or ``None``.
     Returns: nested dicts and lists of JSON types (see the module docstring).
+    The homework's visible cases; tests/test_student_package.py.
     """
     if code_type is not None and isinstance(value, code_type):
         return {"code": value.source, "name": value.name}
@@ -59,6 +60,7 @@ def decode(spec, functions=True):
         functions: turn ``{"code": ...}`` into the function it defines (``True``), or
             keep it as the source text (``False``, to compare case files).
     Returns: numpy arrays and scalars, ints, floats, ``None``, tuples, dicts, functions.
+    The homework's visible cases; tests/test_student_package.py.
     """
     if "array" in spec:
         array = spec["array"]
@@ -81,7 +83,9 @@ def decode(spec, functions=True):
 
 def function_from_source(source, name=None):
     """The function written in ``source``: an expression (``name`` is ``None``) or a
-    ``def`` block that defines ``name``; ``np``, ``jax`` and ``jnp`` are in scope."""
+    ``def`` block that defines ``name``; ``np``, ``jax`` and ``jnp`` are in scope. The
+    homework's cases that take a function; checked through ``decode`` in
+    tests/test_student_package.py."""
     import jax
     import jax.numpy as jnp
 

@@ -54,7 +54,8 @@ class Violation:
 
 
 def message(function, violation):
-    """``"elman_backward: uses jax.grad (line 2); this exercise is by hand"``."""
+    """``"elman_backward: uses jax.grad (line 2); this exercise is by hand"``. The
+    homework's by-hand rules; tests/test_autograder_rules.py."""
     where = f" (line {violation.line})" if violation.line else ""
     return f"{function}: uses {violation.used}{where}; {violation.reason}"
 
@@ -203,7 +204,7 @@ def violations(source, rules):
     Returns:
         ``[Violation]`` in source order, one per (rule, name, line); ``[]`` when nothing is
         found or the source is not valid Python (running it will say what is wrong).
-    Tested in ``tests/test_autograder_rules.py``.
+    The homework's by-hand rules; tested in ``tests/test_autograder_rules.py``.
     """
     rules = list(rules)
     if not rules:

@@ -73,13 +73,15 @@ class Outcome:
 
 
 def assignments():
-    """The assignments whose visible cases ship in this package, in lecture order."""
+    """The assignments whose visible cases ship in this package, in lecture order (the
+    homework page); checked through ``load`` in tests/test_student_package.py."""
     index = json.loads(resources.files("lectlib.homework").joinpath("cases", "index.json").read_text())
     return tuple(index["assignments"])
 
 
 def load(assignment):
-    """``{grade_id: GradedFunction}`` of one assignment, in the notebook's order."""
+    """``{grade_id: GradedFunction}`` of one assignment, in the notebook's order (the
+    homework); tests/test_student_package.py."""
     if assignment not in assignments():
         raise ValueError(f"unknown homework {assignment!r}; the course has {', '.join(assignments())}")
     data = json.loads(resources.files("lectlib.homework").joinpath("cases", f"{assignment}.json").read_text())
@@ -93,7 +95,8 @@ def load(assignment):
 
 
 def known_rules():
-    """``{name: Rule}`` of every rule ``lectlib.homework.rules`` defines."""
+    """``{name: Rule}`` of every rule ``lectlib.homework.rules`` defines (the homework's
+    by-hand rules); checked through ``rule_warnings`` in tests/test_student_package.py."""
     return {value.name: value for value in vars(rules).values() if isinstance(value, rules.Rule)}
 
 
@@ -101,7 +104,8 @@ def answer_source(function):
     """The source of the cell (or file) that defined ``function``, or ``None``.
 
     IPython keeps each cell's source under the cell's file name, so the whole cell is
-    read: an import at its top counts for the function below it.
+    read: an import at its top counts for the function below it. The homework's rule
+    warnings; tests/test_student_package.py.
     """
     try:
         filename = inspect.getsourcefile(function) or function.__code__.co_filename
@@ -112,7 +116,8 @@ def answer_source(function):
 
 
 def rule_warnings(graded, source):
-    """Messages for every use in ``source`` of what ``graded``'s rules forbid."""
+    """Messages for every use in ``source`` of what ``graded``'s rules forbid (the
+    homework's by-hand rules); tests/test_student_package.py."""
     if not source or not graded.rules:
         return ()
     by_name = known_rules()
@@ -121,7 +126,8 @@ def rule_warnings(graded, source):
 
 
 def to_numpy(value):
-    """A returned value as numpy: tuples and lists become tuples, dicts keep their keys."""
+    """A returned value as numpy: tuples and lists become tuples, dicts keep their keys.
+    The homework's visible checks; checked through ``run_cases`` in tests/test_student_package.py."""
     if isinstance(value, (tuple, list)):
         return tuple(to_numpy(v) for v in value)
     if isinstance(value, dict):
@@ -132,11 +138,14 @@ def to_numpy(value):
 
 
 def plural(count, one, many):
+    """``one`` when ``count`` is 1, else ``many`` (the homework's messages: "the visible case
+    passes"); checked through ``run_cases`` in tests/test_student_package.py."""
     return one if count == 1 else many
 
 
 def run_cases(graded, function):
-    """Runs the visible cases of ``graded`` on ``function``. Returns ``(status, message)``."""
+    """Runs the visible cases of ``graded`` on ``function``. Returns ``(status, message)``.
+    The homework's visible checks; tests/test_student_package.py."""
     name = graded.function
     for case in graded.cases:
         try:
@@ -160,7 +169,8 @@ def run_cases(graded, function):
 
 
 def outcome(assignment, grade_id, function):
-    """The ``Outcome`` of the visible cases of ``grade_id`` on ``function``."""
+    """The ``Outcome`` of the visible cases of ``grade_id`` on ``function`` (the homework's
+    visible checks); checked through ``check`` in tests/test_student_package.py."""
     graded = load(assignment).get(grade_id)
     if graded is None:
         raise ValueError(f"the homework {assignment!r} has no graded function {grade_id!r}")
@@ -176,6 +186,7 @@ def check(assignment, grade_id, function):
     Prints a warning for each rule the answer breaks, then a line when every visible case
     passes. Raises ``AssertionError`` on the first failing case, with a message that says
     what was expected and what came back (or that the function is not written yet).
+    The homework's visible checks; tests/test_student_package.py.
     """
     result = outcome(assignment, grade_id, function)
     report = os.environ.get(REPORT_VARIABLE)
