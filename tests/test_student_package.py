@@ -33,7 +33,7 @@ import student_notebooks  # noqa: E402  (book_support is not a package)
 from autograder import checks  # noqa: E402
 from lectlib.homework import encoding, visible  # noqa: E402
 
-ASSIGNMENTS = ("scans", "losses", "bptt")
+ASSIGNMENTS = tuple(checks.ASSIGNMENTS)   # every assignment the grader knows
 
 
 # ------------------------------------------------------------------ fast
