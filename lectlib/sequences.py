@@ -139,6 +139,39 @@ def _padded_parity_accuracy(keys, lengths, window, n, max_length):
     return jax.vmap(accuracy)(keys, lengths)
 
 
+def windowed_sum_accuracy(key, window, lengths, n=4000):
+    """How often the last ``window`` steps alone answer sum comparison right: the guess
+    "channel 1's total is larger" from the window's totals, on ``n`` random sequences of
+    each length (as ``lectlib.data.sum_comparison`` draws them).
+
+    Arguments: ``key`` PRNG key or int seed; ``window`` int ≥ 1; ``lengths`` list of ints
+    ≥ ``window``; ``n`` sequences per length.
+    Returns: ``(len(lengths),)`` accuracies: well above chance (0.5), and falling as ``T``
+    grows past the window.
+    Chapter 1 (exercise 1.2); tests/test_sequences.py::test_windowed_sum_accuracy_matches_counting_by_hand.
+    """
+    check_positive_int(window, "window")
+    for length in lengths:
+        check_positive_int(length, "every length")
+        if length < window:
+            raise ValueError(f"every length must be at least the window ({window}), received {length}")
+    keys = jax.random.split(as_key(key), len(lengths))
+    return _padded_sum_accuracy(keys, jnp.asarray(lengths), window, n, max(lengths))
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _padded_sum_accuracy(keys, lengths, window, n, max_length):
+    # Every length in one compiled call: a sequence of length T is drawn as max_length steps
+    # with zeros in front, which changes neither total nor the last `window` steps.
+    def accuracy(length_key, length):
+        xs = jax.random.uniform(length_key, (n, max_length, 2), minval=-1.0, maxval=1.0)
+        xs = xs * (jnp.arange(max_length) >= max_length - length)[None, :, None]
+        totals, window_totals = jnp.sum(xs, axis=1), jnp.sum(xs[:, -window:], axis=1)
+        return jnp.mean((window_totals[:, 0] > window_totals[:, 1]) == (totals[:, 0] > totals[:, 1]))
+
+    return jax.vmap(accuracy)(keys, lengths)
+
+
 def fit_to_length(sequence, length, pad_value=0.0):
     """What a fixed-size (feed-forward) input does to a sequence: keep the first ``length``
     steps, or pad with ``pad_value`` up to ``length``.

@@ -157,3 +157,19 @@ def test_windowed_parity_accuracy_drops_to_chance_one_step_past_the_window(windo
     # guards the window's edge: a mask one bit too wide or too narrow fails here
     at_edge, past_edge = np.asarray(sequences.windowed_parity_accuracy(1, window, [window, window + 1], n=4000))
     assert at_edge == 1.0 and abs(past_edge - 0.5) < 0.04, (at_edge, past_edge)
+
+
+def test_windowed_sum_accuracy_matches_counting_by_hand():
+    # by hand, in numpy, on sum_comparison's own data: the window's verdict against the label
+    def by_hand(T, window, seed):
+        xs, labels = data.sum_comparison(seed, n=3000, T=T)
+        window_totals = np.asarray(xs)[:, -window:].sum(axis=1)
+        return np.mean((window_totals[:, 0] > window_totals[:, 1]) == np.asarray(labels))
+
+    ours = np.asarray(sequences.windowed_sum_accuracy(0, 8, [8, 40, 160], n=3000))
+    assert ours[0] == 1.0                                   # the window is the whole sequence
+    for got, T in zip(ours[1:], (40, 160)):
+        assert abs(got - by_hand(T, 8, T)) < 0.035, (T, got, by_hand(T, 8, T))
+    assert ours[1] > ours[2] > 0.5
+    with pytest.raises(ValueError, match="at least the window"):
+        sequences.windowed_sum_accuracy(0, 8, [4])
