@@ -57,7 +57,7 @@ def _check_items(items, name="items"):
 def forgetting_weights(num_items, gamma):
     """The weight ``γ^{T-i}`` of item ``i = 1 … T`` in the memory after ``T`` items.
 
-    Arguments: ``num_items`` ``T`` (int ≥ 1); ``gamma`` a number, ``0 < γ ≤ 1``.
+    Arguments: ``num_items`` ``T`` (int ≥ 1); ``gamma`` a number, ``0 < γ < 1`` (or ``γ = 1``, the plain running sum).
     Returns: ``(T,)``, the newest item (weight 1) last.
     Chapter 2; tests/test_memory.py::test_forgetting_weights_are_powers_of_gamma_newest_last.
     """
@@ -118,7 +118,7 @@ def decay_matrix(num_steps, gamma):
     """The lower-triangular ``(T, T)`` matrix ``M[t, i] = γ^{t-i}`` for ``i ≤ t``, else 0.
 
     ``M @ b`` is every state of ``h_t = γ h_{t-1} + b_t`` at once: the unrolled recurrence.
-    ``gamma``: ``0 < γ ≤ 1``.
+    ``gamma``: ``0 < γ < 1`` (or ``γ = 1``, the plain running sum).
     Chapter 3; tests/test_memory.py::test_decay_matrix_times_inputs_is_the_recurrence.
     """
     check_positive_int(num_steps, "num_steps")
@@ -141,7 +141,8 @@ def linear_memory_closed_form(params, xs):
     ``T`` at once.
 
     Arguments: ``params`` of ``lectlib.cells.linear_memory`` (``gamma`` ``(d_h,)`` with
-    ``0 < γ ≤ 1``, ``theta`` ``(d_x + 1, d_h)``); ``xs`` ``(T, d_x)``.
+    ``0 < γ < 1``, or ``γ = 1`` for the plain running sum; ``theta`` ``(d_x + 1, d_h)``);
+    ``xs`` ``(T, d_x)``.
     Returns: ``(T, d_h)``, equal to ``lectlib.run(linear_memory.step, params, xs, 0)``.
     Chapter 3; tests/test_memory.py::test_closed_form_equals_running_the_linear_memory.
     """
