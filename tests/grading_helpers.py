@@ -51,6 +51,14 @@ PLANTED_BUGS = {
         "truncated_bptt": ("grads, h = grads_fn(params, xs[start:start + k], ys[start:start + k], h)",
                            "grads, _ = grads_fn(params, xs[start:start + k], ys[start:start + k], h0)"),
     },
+    "gated": {
+        "gru_step": ("return z * h + (1 - z) * candidate", "return (1 - z) * h + z * candidate"),
+        "gru_states": ("return h_new, h_new", "return h_new, h"),
+        "sequence_nll": ("- jnp.max(logits, axis=-1, keepdims=True)", "- jnp.max(logits)"),
+        "perplexity": ("jnp.exp(jnp.mean(nll))", "jnp.exp(jnp.sum(nll))"),
+        "sample_next": ("jnp.asarray(logits) / temperature", "jnp.asarray(logits)"),
+        "train_step": ("scale = jnp.minimum(1.0, max_norm / jnp.maximum(norm, 1e-30))", "scale = 1.0"),
+    },
 }
 
 # The points of each graded function, read from the manifests (autograder/checks/<assignment>.py),
