@@ -156,8 +156,8 @@ CHECKS = [
                                                                        np.array([0, 1], np.int32)), hidden=True),
     ), points=1),
     Check("test_sample_next", "sample_next", sample_next, (
-        Case("key = PRNGKey(0), logits = [1, 2, 3, 0], temperature 0.5",
-             lambda rng: (key(0), np.array([1.0, 2.0, 3.0, 0.0], np.float32), np.float32(0.5))),
+        Case("key = PRNGKey(3), logits = [1, 2, 3, 0], temperature 0.5",
+             lambda rng: (key(3), np.array([1.0, 2.0, 3.0, 0.0], np.float32), np.float32(0.5))),
         Case("random |V| = 20, temperature 1", lambda rng: sample_case(rng, 20, 1.0), hidden=True),
         Case("low temperature 0.05", lambda rng: sample_case(rng, 10, 0.05, scale=0.3), hidden=True),
         Case("high temperature 5", lambda rng: sample_case(rng, 10, 5.0), hidden=True),
