@@ -95,6 +95,14 @@ def add_note(path, name):
 
 
 # ------------------------------------------------------------------ Sphinx
+def package_root(srcdir):
+    """The folder whose ``student/pyproject.toml`` describes the wheel a book serves: the
+    book's own source folder when it has one, else the course this extension belongs to
+    (a book that borrows the course's pages and configuration, such as the test books)."""
+    srcdir = Path(srcdir)
+    return srcdir if (srcdir / "student" / "pyproject.toml").is_file() else ROOT
+
+
 def relative_wheel_uri(docname, name):
     return "../" * docname.count("/") + name
 
@@ -103,7 +111,7 @@ def student_wheel_role(role, rawtext, text, lineno, inliner, options=None, conte
     from docutils import nodes
 
     env = inliner.document.settings.env
-    name = wheel_name(Path(env.srcdir))
+    name = wheel_name(package_root(env.srcdir))
     label = text.strip().replace("{name}", name) or name
     uri = relative_wheel_uri(env.docname, name)
     markup = (f'<a class="reference download student-wheel" href="{html.escape(uri)}" download>'
@@ -120,7 +128,7 @@ def make_commands_directive():
         has_content = True
 
         def run(self):
-            code = "\n".join(self.content).replace("{wheel}", wheel_name(Path(self.env.srcdir)))
+            code = "\n".join(self.content).replace("{wheel}", wheel_name(package_root(self.env.srcdir)))
             block = nodes.literal_block(code, code, language="bash")
             self.set_source_info(block)
             return [block]
@@ -131,18 +139,18 @@ def make_commands_directive():
 def build_and_serve_wheel(app):
     if app.builder.format != "html":
         return
-    build_wheel(app.outdir, Path(app.srcdir))
+    build_wheel(app.outdir, package_root(app.srcdir))
 
 
 def remember_wheel_name(app, config):
     # A config value that changes with the version, so that a new version re-reads every page.
-    config.student_wheel = wheel_name(Path(app.srcdir))
+    config.student_wheel = wheel_name(package_root(app.srcdir))
 
 
 def note_every_chapter_notebook(app, exception):
     if exception is not None or app.builder.format != "html":
         return
-    name = wheel_name(Path(app.srcdir))
+    name = wheel_name(package_root(app.srcdir))
     for path in sorted((Path(app.outdir) / "_sources").rglob("*.ipynb")):
         add_note(path, name)
 
