@@ -4,6 +4,7 @@ Strict JAX everywhere (rank promotion raises), as the course's style asks. The b
 built once per test session, the way ``make book`` builds it, and shared by the book
 and browser tests.
 """
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,15 @@ def built_site():
     result = build_book(ROOT)
     assert result.returncode == 0, f"the book build failed:\n{result.stdout[-6000:]}"
     return ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def site(request):
+    """The built website's folder: ``$COURSE_SITE`` if set (a site built elsewhere, e.g.
+    with ``jupyter-book build --path-output``), else this checkout's build."""
+    override = os.environ.get("COURSE_SITE")
+    if override:
+        path = Path(override)
+        assert (path / "intro.html").exists(), f"COURSE_SITE={override} holds no built site"
+        return path
+    return request.getfixturevalue("built_site")

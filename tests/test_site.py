@@ -8,11 +8,9 @@ equation is clipped, nothing overflows the page, images have alt text and slider
 ``jupyter-book build --path-output /tmp/x .``) instead of building this checkout."""
 import functools
 import http.server
-import os
 import re
 import threading
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -29,17 +27,6 @@ pytestmark = pytest.mark.slow
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
-
-
-@pytest.fixture(scope="module")
-def site(request):
-    """The built website's folder: ``$COURSE_SITE`` if set, else this checkout's build."""
-    override = os.environ.get("COURSE_SITE")
-    if override:
-        path = Path(override)
-        assert (path / "intro.html").exists(), f"COURSE_SITE={override} holds no built site"
-        return path
-    return request.getfixturevalue("built_site")
 
 
 @pytest.fixture(scope="module")

@@ -261,18 +261,6 @@ def student_env(tmp_path_factory, student_wheel):
     return run
 
 
-@pytest.fixture(scope="module")
-def site(request):
-    """The built website's folder: ``$COURSE_SITE`` if set (a site built elsewhere, e.g.
-    with ``jupyter-book build --path-output``), else this checkout's build."""
-    override = os.environ.get("COURSE_SITE")
-    if override:
-        path = Path(override)
-        assert (path / "intro.html").exists(), f"COURSE_SITE={override} holds no built site"
-        return path
-    return request.getfixturevalue("built_site")
-
-
 def run_notebooks(student_env, folder, paths):
     runner = folder / "run_notebooks.py"
     runner.write_text(RUNNER)

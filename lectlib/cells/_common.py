@@ -16,6 +16,19 @@ def glorot(key, shape):
     return jax.random.normal(key, shape) * jnp.sqrt(2.0 / sum(shape))
 
 
+def gate_params(key, gates, d_x, d_h, forget_gate=None):
+    """The weights of gated cells: for each gate ``k`` in ``gates`` (each its own split of
+    ``key``), ``U_k (d_h, d_x)`` on the input and ``W_k (d_h, d_h)`` on the state (Glorot),
+    and ``b_k (d_h,)``: zeros, or ones for ``forget_gate`` (a cell that remembers by default)."""
+    params = {}
+    for gate, gate_key in zip(gates, jax.random.split(key, len(gates))):
+        k_u, k_w = jax.random.split(gate_key)
+        params[f"U_{gate}"] = glorot(k_u, (d_h, d_x))
+        params[f"W_{gate}"] = glorot(k_w, (d_h, d_h))
+        params[f"b_{gate}"] = jnp.full((d_h,), 1.0 if gate == forget_gate else 0.0)
+    return params
+
+
 def check_step_inputs(h, x, d_h, d_x, cell):
     """Validates one step's state ``(d_h,)`` and input ``(d_x,)`` against the parameters."""
     h = as_array(h, f"{cell} state h")

@@ -12,7 +12,7 @@ texts write ``h ← (1 − z) ⊙ h + z ⊙ h̃``, which only renames ``z`` to `
 import jax
 import jax.numpy as jnp
 
-from lectlib.cells._common import check_sizes, check_step_inputs, glorot, zero_state
+from lectlib.cells._common import check_sizes, check_step_inputs, gate_params, zero_state
 
 GATES = ("z", "r", "h")
 
@@ -26,13 +26,7 @@ def init(key, d_x, d_h):
     (recurrent), ``b_k (d_h,)``.
     """
     check_sizes(d_x, d_h)
-    params = {}
-    for gate, gate_key in zip(GATES, jax.random.split(key, len(GATES))):
-        k_u, k_w = jax.random.split(gate_key)
-        params[f"U_{gate}"] = glorot(k_u, (d_h, d_x))
-        params[f"W_{gate}"] = glorot(k_w, (d_h, d_h))
-        params[f"b_{gate}"] = jnp.zeros((d_h,))
-    return params
+    return gate_params(key, GATES, d_x, d_h)
 
 
 def init_state(d_h, dtype=jnp.float32):

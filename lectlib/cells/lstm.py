@@ -14,7 +14,7 @@ The carry is the pair ``(h, c)``.
 import jax
 import jax.numpy as jnp
 
-from lectlib.cells._common import check_sizes, check_step_inputs, glorot, zero_state
+from lectlib.cells._common import check_sizes, check_step_inputs, gate_params, zero_state
 
 GATES = ("f", "i", "o", "g")
 
@@ -29,13 +29,7 @@ def init(key, d_x, d_h):
     (Jozefowicz et al., 2015).
     """
     check_sizes(d_x, d_h)
-    params = {}
-    for gate, gate_key in zip(GATES, jax.random.split(key, len(GATES))):
-        k_u, k_w = jax.random.split(gate_key)
-        params[f"U_{gate}"] = glorot(k_u, (d_h, d_x))
-        params[f"W_{gate}"] = glorot(k_w, (d_h, d_h))
-        params[f"b_{gate}"] = jnp.full((d_h,), 1.0 if gate == "f" else 0.0)
-    return params
+    return gate_params(key, GATES, d_x, d_h, forget_gate="f")
 
 
 def init_state(d_h, dtype=jnp.float32):
