@@ -34,8 +34,9 @@ def check_integer(array, name):
 
 
 def check_positive_int(value, name):
-    """Raises ValueError unless ``value`` is a Python int ≥ 1 (a size, a length, a count)."""
-    if not isinstance(value, int) or value < 1:
+    """Raises ValueError unless ``value`` is an integer ≥ 1 (a size, a length, a count): a
+    Python int or a numpy integer (sizes read off arrays), never a float or a bool."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, received {value!r}")
 
 

@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lectlib._checks import check_positive_int
+
 
 def as_key(key):
     """Accepts a JAX PRNG key or an int seed; returns a key. Every task generator of
@@ -18,8 +20,7 @@ def as_key(key):
 
 def _check_positive(**sizes):
     for name, size in sizes.items():
-        if not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"{name} must be a positive int, received {size!r}")
+        check_positive_int(size, name)
 
 
 def clock(key, n, T, tick_prob=0.3, tick_length=0.1):

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lectlib._checks import check_positive_int
+
 
 def sgd_update(params, grads, learning_rate):
     """``θ ← θ − η g`` for every array of the pytrees ``params`` and ``grads``.
@@ -75,10 +77,8 @@ def fit(loss_fn: Callable, params, batch, *, steps: int, learning_rate: float = 
         A ``FitResult``. Chapters 3 and 5-10; tests/test_train.py::test_fit_with_sgd_follows_the_hand_written_update
         and ::test_fit_stops_at_target.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, received {steps!r}")
-    if not isinstance(eval_every, int) or eval_every < 1:
-        raise ValueError(f"eval_every must be a positive int, received {eval_every!r}")
+    check_positive_int(steps, "steps")
+    check_positive_int(eval_every, "eval_every")
     opt = make_optimizer(optimizer, learning_rate, max_grad_norm)
     opt_state = opt.init(params)
     value_and_grad = jax.value_and_grad(loss_fn)

@@ -72,6 +72,14 @@ def test_pad_and_lengths():
         data.parity(0, 0, 5)
 
 
+def test_sizes_may_be_numpy_integers_but_not_floats_or_bools():
+    xs, _ = data.parity(0, np.int64(2), np.int32(5))
+    assert xs.shape[:2] == (2, 5)
+    for bad in (2.0, True, np.float32(2)):
+        with pytest.raises(ValueError, match="n must be a positive int"):
+            data.parity(0, bad, 5)
+
+
 def test_decaying_sum_is_the_forgetting_sum_of_its_inputs():
     xs, ys = data.decaying_sum(0, n=3, T=6, gamma=0.5, scale=2.0)
     x = np.asarray(xs[..., 0])

@@ -44,3 +44,5 @@ def test_fit_rejects_bad_arguments():
         train.fit(quadratic, {"w": jnp.zeros(2)}, jnp.ones(2), steps=3, optimizer="rmsprop")
     with pytest.raises(ValueError, match="steps"):
         train.fit(quadratic, {"w": jnp.zeros(2)}, jnp.ones(2), steps=0)
+    with pytest.raises(ValueError, match="eval_every must be a positive int"):
+        train.fit(quadratic, {"w": jnp.zeros(2)}, jnp.ones(2), steps=3, eval_every=1.5)
