@@ -1,10 +1,20 @@
 """One assignment as grading sees it, prepared once per run: its manifest
 (``autograder/checks/<assignment>.py``), its release notebook, the references of every
-case, and the digest of everything a grade depends on.
+case, the digest of everything a grade depends on, and a JAX compilation cache.
+
+Most of a submission's run time is XLA compiling the same small operations that every
+submission runs (eager JAX compiles each operation for each new shape). The reference
+answers run once per version of the assignment with JAX's persistent compilation cache
+switched on; the sandbox then mounts that cache read-only, so a submission loads what the
+reference compiled and compiles only what it does differently. A compiled program is the
+same program either way, so the results are the ones grading without the cache gives.
 """
 import dataclasses
 import hashlib
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -59,6 +69,7 @@ class AssignmentContext:
         self.digest = digest_of(sources, versions(), nbformat.writes(self.release_notebook),
                                 json.dumps(dataclasses.asdict(limits), sort_keys=True))
         self.references = {}
+        self.compile_cache = None          # a folder the sandbox mounts read-only, once prepared
 
     def warm_references(self):
         """Computes every reference result once per version of the checks and lectlib and
@@ -88,6 +99,56 @@ class AssignmentContext:
             checks_module.seed_reference(check, index, values[(check.grade_id, index)])
         self.references = {gid: [values[(gid, i)] for i in range(len(check.cases))]
                            for gid, check in self.checks.items()}
+
+
+    def prepare_compile_cache(self, limits):
+        """Fills (once per version of the assignment) and returns the JAX compilation cache
+        of this assignment: the folder of what compiling the reference answers produced.
+        ``None`` when it cannot be prepared (grading then works as well, only slower)."""
+        solution_path = self.course.solutions / self.assignment / f"{self.assignment}.ipynb"
+        # JAX keys every entry by the compiled program, its options and JAX's version, so an
+        # entry never serves another program; a new folder is filled only when what the
+        # reference answers run may have changed.
+        digest = digest_of([solution_path, HERE / "executor.py", HERE / "wire.py", HERE / "checks" / "__init__.py",
+                            HERE / "checks" / f"{self.assignment}.py"],
+                           versions(), nbformat.writes(self.release_notebook))
+        folder = self.course.state_dir / "compile-cache" / f"{self.assignment}-{digest[:20]}"
+        if (folder / COMPLETE).exists():
+            self.compile_cache = folder
+            return folder
+        from autograder import plan as plan_stage
+        from autograder import run as run_stage
+
+        solution = nbformat.read(solution_path, as_version=4)
+        filling = folder.with_name(f"{folder.name}.filling-{os.getpid()}")
+        shutil.rmtree(filling, ignore_errors=True)
+        filling.mkdir(parents=True)
+        plan = plan_stage.build_plan(solution, self.release_notebook, self.checks, limits.cell_seconds)
+        # The reference answers are the course's own code: they run outside the sandbox,
+        # where the cache folder can be written.
+        result = run_stage.run(plan, limits, unsafe=True, env=compile_cache_environment(filling))
+        if result.status != "ok":
+            shutil.rmtree(filling, ignore_errors=True)
+            print(f"warning: {self.assignment}: the reference answers did not run ({result.status}), so grading "
+                  f"runs without a compilation cache (slower, same results)", file=sys.stderr)
+            return None
+        (filling / COMPLETE).write_text(versions() + "\n")
+        try:
+            filling.rename(folder)
+        except OSError:              # another grader filled it first
+            shutil.rmtree(filling, ignore_errors=True)
+        self.compile_cache = folder if (folder / COMPLETE).exists() else None
+        return self.compile_cache
+
+
+COMPLETE = "complete"
+
+
+def compile_cache_environment(folder):
+    """The variables that make JAX use ``folder`` as its persistent compilation cache for
+    every compiled program, however small or quickly compiled."""
+    return {"JAX_COMPILATION_CACHE_DIR": str(folder), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
 
 
 def flatten(value, arrays):

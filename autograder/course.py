@@ -197,6 +197,8 @@ class Course:
                 results[i] = previous
             else:
                 pending.append(i)
+        for name in sorted({work[i].assignment for i in pending}, key=checks_module.ASSIGNMENTS.index):
+            context[name].prepare_compile_cache(limits)
         bar = ProgressBar(len(work), enabled=progress)
         bar.advance(len(work) - len(pending))
 
@@ -281,7 +283,7 @@ def grade_submission(item, root, ctx, limits, unsafe):
                                        submission.digest), submission.mtime
     notes = ([item.note] if item.note else []) + submission.notes
     plan = plan_stage.build_plan(submission.notebook, ctx.release_notebook, ctx.checks, limits.cell_seconds)
-    run = run_stage.run(plan, limits, unsafe)
+    run = run_stage.run(plan, limits, unsafe, compile_cache=ctx.compile_cache)
     recorded = decode_stage.decode(run.results, limits.result_bytes)
     checks, score, status = judge_stage.judge(ctx.checks, ctx.references, plan, recorded, run, limits,
                                               notes + plan.notes)

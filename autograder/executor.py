@@ -275,9 +275,6 @@ def main():
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a file too large fails with EFBIG, not a dead runner
 
-    import matplotlib
-    matplotlib.use("Agg")
-
     for rule, names in watched.items():
         modules = [n for n in names if "." not in n]
         if modules:

@@ -10,8 +10,17 @@ EXECUTOR = HERE / "executor.py"
 WIRE = HERE / "wire.py"
 
 
-def run(plan, limits, unsafe=False):
-    """The ``sandbox.RunResult`` of running ``plan`` (a ``plan.Plan``) under ``limits``."""
+def run(plan, limits, unsafe=False, compile_cache=None, env=None):
+    """The ``sandbox.RunResult`` of running ``plan`` (a ``plan.Plan``) under ``limits``.
+
+    ``compile_cache``: a JAX compilation cache folder (``assignment``), mounted read-only
+    and used by JAX in the run. ``env``: variables added to the run's environment."""
     plan.header["scratch_bytes"] = 0 if unsafe else int(limits.disk_bytes)
-    return sandbox.run_sandboxed([sys.executable, str(EXECUTOR)], readonly=[EXECUTOR, WIRE], limits=limits,
-                                 unsafe=unsafe, stdin=plan.message())
+    readonly, environment = [EXECUTOR, WIRE], dict(env or {})
+    if compile_cache is not None:
+        from autograder.assignment import compile_cache_environment
+
+        readonly.append(compile_cache)
+        environment.update(compile_cache_environment(compile_cache))
+    return sandbox.run_sandboxed([sys.executable, str(EXECUTOR)], readonly=readonly, limits=limits,
+                                 unsafe=unsafe, env=environment, stdin=plan.message())
