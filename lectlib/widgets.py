@@ -104,8 +104,15 @@ def readable_texts(fig):
     tick labels, legends, annotations in axes or figure coordinates (not data-coordinate
     labels of drawings), each with some text in it. Every interactive figure, chapters 1
     on; checked by tests/test_widgets.py."""
-    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
-    return [t for t in texts if not _is_drawing_text(t)]
+    return [t for t in shown_texts(fig) if not _is_drawing_text(t)]
+
+
+def _drawn_axes_axes(axes):
+    """The x and y axes of ``axes`` that are drawn: none when the axes is turned off
+    (``axis("off")``, as drawings do), else those that are visible."""
+    if not axes.get_visible() or not axes.axison:
+        return []
+    return [axis for axis in (axes.xaxis, axes.yaxis) if axis.get_visible()]
 
 
 def make_text_readable(fig, dpi):
@@ -126,11 +133,20 @@ def make_text_readable(fig, dpi):
         The smallest font size, in points, that the figure's texts now have.
     """
     min_points = MIN_TEXT_PX_ON_PHONE * 72 / dpi / _phone_scale(fig, dpi)
+    _enlarge_texts(fig, min_points)
+    return min_points
+
+
+def _enlarge_texts(fig, min_points):
+    """Sets every readable text of ``fig`` smaller than ``min_points`` to that size and lays
+    the figure out again; returns whether anything changed."""
     changed = False
     for axes in fig.axes:
-        for axis_name, axis in (("x", axes.xaxis), ("y", axes.yaxis)):
+        for axis in _drawn_axes_axes(axes):
+            axis_name = axis.axis_name
             for which, ticks in (("major", axis.get_major_ticks()), ("minor", axis.get_minor_ticks())):
-                sizes = [tick.label1.get_fontsize() for tick in ticks]
+                sizes = [label.get_fontsize() for tick in ticks for label in (tick.label1, tick.label2)
+                         if label.get_visible()]
                 if sizes and min(sizes) < min_points:
                     axes.tick_params(axis=axis_name, which=which, labelsize=min_points)
                     changed = True
@@ -140,7 +156,7 @@ def make_text_readable(fig, dpi):
             changed = True
     if changed and fig.get_layout_engine() is None:
         _lay_out_again(fig)
-    return min_points
+    return changed
 
 
 def _lay_out_again(fig):
@@ -155,6 +171,134 @@ def _lay_out_again(fig):
             fig.tight_layout()
         except (ValueError, RuntimeError):
             pass
+
+
+def _png_width(png):
+    """The width in pixels of a PNG, read from its header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big")
+
+
+def _inline_png(fig):
+    """``fig`` as the inline backend renders it: PNG at the figure's dpi, tight bounding box."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight",
+                facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor())
+    return buffer.getvalue()
+
+
+def shown_texts(fig):
+    """Every text ``fig`` draws: titles, labels, tick labels, legends, annotations and the
+    labels of drawings, each visible and with some text in it. Every static figure,
+    chapters 1 on; checked by tests/test_widgets.py."""
+    hidden = set()
+    for axes in fig.axes:
+        drawn = _drawn_axes_axes(axes)
+        for axis in (axes.xaxis, axes.yaxis):
+            if axis not in drawn:          # an axis that is not drawn shows none of its labels
+                hidden.update(id(t) for t in axis.findobj(matplotlib.text.Text))
+        if not axes.get_visible():
+            hidden.update(id(t) for t in axes.findobj(matplotlib.text.Text))
+    return [t for t in fig.findobj(matplotlib.text.Text)
+            if t.get_text().strip() and t.get_visible() and id(t) not in hidden]
+
+
+def phone_readable_png(fig, attempts=5):
+    """``fig`` rendered as a page shows it inline (PNG at ``fig.dpi``, tight bounding box),
+    with every text enlarged until it is at least ``MIN_TEXT_PX_ON_PHONE`` px on a phone.
+    Every static figure, chapters 1 on (through :func:`readable_inline_figures`); checked
+    by tests/test_widgets.py.
+
+    The phone scales the image to its column of ``PHONE_COLUMN_PX`` px, so a text of
+    ``s`` points is ``s * dpi / 72 * min(1, PHONE_COLUMN_PX / width)`` px there, where
+    ``width`` is the rendered image's own width: the texts are enlarged, the figure laid
+    out and rendered again until that holds (the image may widen as its text grows).
+    Labels of drawings (text in data coordinates, see :func:`readable_texts`) keep the
+    size their boxes were drawn for; the report says how large they are.
+
+    Arguments:
+        fig: a :class:`matplotlib.figure.Figure`.
+        attempts: how many times at most to enlarge and render again.
+
+    Returns:
+        ``(png, report)``: the PNG's bytes and a dict with ``dpi``, ``width_px`` (the
+        image's width), ``smallest_text_points`` and ``smallest_text_px_on_phone`` (over
+        every text the figure shows, drawings' labels included; ``None`` without text) and
+        ``smallest_text`` (that text).
+    """
+    dpi = fig.dpi
+    for _ in range(attempts):
+        png = _inline_png(fig)
+        scale = min(1.0, PHONE_COLUMN_PX / _png_width(png))
+        # a hair above the minimum, so rounding in the next layout cannot undo it
+        needed = MIN_TEXT_PX_ON_PHONE * 72 / dpi / scale * 1.001
+        if not _enlarge_texts(fig, needed):
+            break
+    else:
+        png = _inline_png(fig)
+        scale = min(1.0, PHONE_COLUMN_PX / _png_width(png))
+    texts = shown_texts(fig)
+    smallest = min(texts, key=lambda t: t.get_fontsize()) if texts else None
+    points = smallest.get_fontsize() if smallest is not None else None
+    report = {
+        "dpi": float(dpi),
+        "width_px": _png_width(png),
+        "smallest_text_points": points,
+        "smallest_text_px_on_phone": None if points is None else points * dpi / 72 * scale,
+        "smallest_text": None if smallest is None else smallest.get_text(),
+    }
+    return png, report
+
+
+def _show_readable(fig):
+    """The inline display of a figure: its phone-readable PNG, and the report in the
+    output's metadata (``lectlib.readable``) for the site's tests."""
+    from IPython.display import publish_display_data
+
+    if not fig.axes and not fig.lines:   # an empty figure shows nothing, as inline
+        return
+    png, report = phone_readable_png(fig)
+    px = report["smallest_text_px_on_phone"]
+    if px is not None and px < MIN_TEXT_PX_ON_PHONE - 1e-6:
+        import warnings
+
+        warnings.warn(f"the figure's text {report['smallest_text']!r} is {px:.1f} px on a phone, under "
+                      f"{MIN_TEXT_PX_ON_PHONE} px: give it a larger fontsize (labels of drawings are "
+                      f"not enlarged) or make the figure narrower", stacklevel=2)
+    publish_display_data(
+        data={"image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(fig)},
+        metadata={"lectlib": {"readable": report}},
+    )
+
+
+def readable_inline_figures(shell=None):
+    """From now on, every matplotlib figure this notebook shows inline (a cell's figures,
+    ``plt.show()``, ``display(fig)``) is shown through :func:`phone_readable_png`: its text
+    at least ``MIN_TEXT_PX_ON_PHONE`` px on a phone. Every chapter calls it in its first,
+    hidden cell (chapters 1 to 11); checked by tests/test_widgets.py and, on the built
+    site, tests/test_site.py.
+
+    It registers a display hook for :class:`matplotlib.figure.Figure` in the running
+    IPython shell (no matplotlib backend or rcParams change); outside IPython it does
+    nothing. The interactive figures of :func:`interactive_figure` have their own pass.
+
+    Arguments:
+        shell: the IPython shell; by default the running one.
+
+    Returns:
+        Whether the hook was registered (``False`` outside IPython).
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.ipython_display_formatter.for_type(Figure, _show_readable)
+    return True
 
 
 _TEX_SYMBOLS = {

@@ -2,13 +2,16 @@
 no global matplotlib state changed; alt text, readable text and sliders that fit a phone."""
 import base64
 import html
+import io
 import re
 import subprocess
 import sys
 
 import ipywidgets
+import matplotlib
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.figure import Figure
 
 from lectlib import widgets
 
@@ -191,3 +194,121 @@ def test_sliders_fill_their_column_up_to_a_limit_and_show_the_whole_name():
     assert slider.layout.width == "100%" and slider.layout.max_width == widgets.SLIDER_MAX_WIDTH
     assert slider.style.description_width == "initial"
     assert slider.description == "gamma"
+
+
+# --- static (inline) figures on a phone ----------------------------------------------------
+
+def png_width(png):
+    """The image's width, read by Pillow (not by the code under test)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return image.size[0]
+
+
+def static_figure(width, fontsize=6, drawing_fontsize=None):
+    """A pyplot figure as a chapter makes one: two panels, small text, a legend outside
+    the axes (the rendered image is wider than the figure), optionally a drawing's label."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(width, 2.4))
+    left.plot([0, 1], label="a line")
+    left.set_title("a title", fontsize=fontsize)
+    left.set_xlabel("step $t$", fontsize=fontsize)
+    right.legend(*left.get_legend_handles_labels(), fontsize=fontsize, loc="upper left", bbox_to_anchor=(1, 1))
+    if drawing_fontsize is not None:
+        right.text(0.5, 0.5, "in a box", fontsize=drawing_fontsize)
+    fig.tight_layout()
+    return fig
+
+
+@pytest.mark.parametrize("width", [3.0, 5.0, 9.0])
+def test_a_static_figure_is_rendered_with_every_text_readable_at_its_own_width(width):
+    fig = static_figure(width)
+    png, report = widgets.phone_readable_png(fig)
+    # Checked independently: every text's size in the image, scaled to the phone's column.
+    scale = min(1.0, widgets.PHONE_COLUMN_PX / png_width(png))
+    px = {t.get_text(): t.get_fontsize() * fig.dpi / 72 * scale for t in widgets.shown_texts(fig)}
+    assert {"a title", "a line", "step $t$"} <= set(px)
+    assert any(re.fullmatch(r"[0-9.−-]+", name) for name in px), "tick labels are checked too"
+    assert min(px.values()) >= widgets.MIN_TEXT_PX_ON_PHONE, px
+    assert report["width_px"] == png_width(png) and report["dpi"] == fig.dpi
+    assert report["smallest_text_px_on_phone"] == pytest.approx(min(px.values()))
+    plt.close(fig)
+
+
+def test_before_the_pass_the_same_figure_is_unreadable_on_a_phone():
+    # The test above is not vacuous: rendered as it is, the 9 in figure's text is about 4 px.
+    fig = static_figure(9.0)
+    png = widgets.figure_to_png(fig, dpi=fig.dpi)
+    scale = min(1.0, widgets.PHONE_COLUMN_PX / png_width(png))
+    assert 6 * fig.dpi / 72 * scale < 5
+
+
+def test_a_drawings_label_keeps_its_size_and_the_report_says_it_is_too_small():
+    fig = static_figure(5.0, fontsize=12, drawing_fontsize=5)
+    png, report = widgets.phone_readable_png(fig)
+    assert report["smallest_text"] == "in a box"
+    assert report["smallest_text_points"] == 5
+    assert report["smallest_text_px_on_phone"] < widgets.MIN_TEXT_PX_ON_PHONE
+    plt.close(fig)
+
+
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    yield shell
+    shell.display_formatter.ipython_display_formatter.pop(Figure, None)
+
+
+def published(shell, obj):
+    """What displaying ``obj`` in ``shell`` publishes: a list of (data, metadata)."""
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        display(obj)
+    return [(out.data, out.metadata) for out in captured.outputs]
+
+
+def test_readable_inline_figures_shows_every_figure_through_the_pass(shell):
+    before = dict(matplotlib.rcParams)
+    backend = matplotlib.get_backend()
+    assert widgets.readable_inline_figures(shell) is True
+    fig = static_figure(9.0)
+    ((data, metadata),) = published(shell, fig)
+    png = base64.b64decode(data["image/png"])
+    report = metadata["lectlib"]["readable"]
+    assert report["width_px"] == png_width(png)
+    smallest = min(t.get_fontsize() for t in widgets.shown_texts(fig))
+    assert smallest * fig.dpi / 72 * min(1, widgets.PHONE_COLUMN_PX / png_width(png)) >= widgets.MIN_TEXT_PX_ON_PHONE
+    assert report["smallest_text_px_on_phone"] >= widgets.MIN_TEXT_PX_ON_PHONE
+    assert dict(matplotlib.rcParams) == before and matplotlib.get_backend() == backend
+    plt.close(fig)
+
+
+def test_a_figure_the_pass_cannot_make_readable_warns(shell):
+    widgets.readable_inline_figures(shell)
+    fig = static_figure(5.0, fontsize=12, drawing_fontsize=5)
+    with pytest.warns(UserWarning, match="'in a box' is .* px on a phone"):
+        published(shell, fig)
+    plt.close(fig)
+
+
+def test_a_drawing_with_its_axes_turned_off_is_left_as_it_is():
+    # Chapter 7's truncated-BPTT diagram: its hidden axes' tick labels are not shown, so
+    # there is nothing to enlarge and the drawing keeps its layout (and its labels' size).
+    from lectlib import diagrams
+
+    def drawing():
+        fig, axis = plt.subplots(figsize=(8, 4.6))
+        diagrams.unrolled_rnn(axis, T=6, truncation=3)
+        return fig
+
+    untouched = widgets.figure_to_png(drawing(), dpi=100)
+    fig = drawing()
+    png, report = widgets.phone_readable_png(fig)
+    assert png_width(png) == png_width(untouched)
+    assert all(widgets._is_drawing_text(t) for t in widgets.shown_texts(fig))
+    assert report["smallest_text_px_on_phone"] >= widgets.MIN_TEXT_PX_ON_PHONE, report
+    plt.close(fig)
