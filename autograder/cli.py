@@ -5,6 +5,7 @@
                      [--memory-gib G] [--disk-mib M] [--processes N] [--notebook-seconds S] [--cell-seconds S]
     autograder feedback [--assignment A] [--student S]
     autograder validate NOTEBOOK [--assignment A]
+    autograder similarity [SUBMISSIONS] [--assignment A] [--out DIR] [--threshold F] [--noise N] [--min-match N]
 
 SUBMISSIONS is laid out ``<student_id>/<assignment>/<assignment>.ipynb`` (what nbgrader
 collects). ``grade`` exits 0 when grading ran, even if some submissions failed; it exits 1
@@ -58,6 +59,20 @@ def build_parser():
     validate.add_argument("notebook", type=Path)
     validate.add_argument("--assignment", help="which assignment (default: from the file name)")
     validate.add_argument("--unsafe", action="store_true", help="run without the sandbox")
+
+    from autograder import similarity
+    alike = commands.add_parser("similarity", help="report pairs of submissions whose answers are suspiciously alike")
+    alike.add_argument("submissions", type=Path, nargs="?",
+                       help="folder laid out <student_id>/<assignment>/<notebook>.ipynb (default: submitted/ in the course)")
+    alike.add_argument("--assignment", help="only this assignment (default: every assignment submitted)")
+    alike.add_argument("--out", type=Path, help="where to write <assignment>.html and .csv (default: similarity/ in the course)")
+    alike.add_argument("--threshold", type=float, default=similarity.DEFAULT_THRESHOLD,
+                       help=f"fraction of one side's own code found in the other that flags a pair "
+                            f"(default {similarity.DEFAULT_THRESHOLD})")
+    alike.add_argument("--noise", type=int, default=similarity.DEFAULT_NOISE,
+                       help=f"shortest match that counts, in characters of tokenized code (default {similarity.DEFAULT_NOISE})")
+    alike.add_argument("--min-match", type=int, default=similarity.DEFAULT_MIN_MATCH,
+                       help=f"characters of tokenized code a flagged pair shares at least (default {similarity.DEFAULT_MIN_MATCH})")
     return parser
 
 
@@ -100,6 +115,15 @@ def main(argv=None):
                 print(f"wrote {path.relative_to(course.root)}")
         elif args.command == "validate":
             return validate(course, args)
+        elif args.command == "similarity":
+            from autograder import similarity
+            out = args.out or course.root / "similarity"
+            for report in similarity.run(course, args.submissions or course.root / "submitted", args.assignment, out,
+                                         args.threshold, args.noise, args.min_match):
+                print(f"{report.assignment}: {len(report.students)} submissions compared, {len(report.pairs)} pairs "
+                      f"flagged; wrote {out / (report.assignment + '.html')} and {out / (report.assignment + '.csv')}")
+                for who, why in report.skipped:
+                    print(f"  not compared: {who} ({why})")
     except CourseError as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
