@@ -252,21 +252,13 @@ class Course:
 
     # ------------------------------------------------------------ feedback
     def feedback(self, assignment=None, student=None):
-        """HTML feedback for every graded submission (nbgrader's feedback, no hidden tests)."""
-        api = self.nbgrader_api()
-        written = []
-        graded = sorted(self.state_dir.glob("graded/*/*.json"))
-        if not graded:
-            raise CourseError("nothing is graded yet: run 'autograder grade SUBMISSIONS' first")
-        for state in graded:
-            who, which = state.parent.name, state.stem
-            if (assignment and which != assignment) or (student and who != student):
-                continue
-            result = api.generate_feedback(which, who, force=True)
-            if not result["success"]:
-                raise CourseError(f"nbgrader could not write feedback for {who}/{which}:\n{result.get('error')}")
-            written += sorted((self.feedback_dir / who / which).glob("*.html"))
-        return written
+        """HTML feedback for every graded submission, readable offline (autograder/student_feedback)."""
+        from autograder import student_feedback as feedback_module
+
+        try:
+            return feedback_module.write_feedback(self, assignment, student)
+        except feedback_module.FeedbackError as exc:
+            raise CourseError(str(exc)) from None
 
 
 def grade_submission(item, root, ctx, limits, unsafe):
