@@ -96,10 +96,11 @@ class Pair:
 class Report:
     assignment: str
     students: list            # ids compared
-    skipped: list             # (student, why) not compared
+    skipped: list             # (student, why) not compared: unreadable, not a student's folder
     pairs: list               # flagged Pairs, highest score first
     compared: int             # number of comparisons made
     settings: dict
+    missing: list = dataclasses.field(default_factory=list)   # students with no notebook for it
 
 
 class SimilarityError(CourseError):
@@ -238,22 +239,24 @@ def compare_assignment(assignment, release_notebook, submissions, library, thres
 
 
 def read_submissions(folder, assignment, course_assignments):
-    """``({student: notebook}, [(student, why not compared)])`` for one assignment, read
-    with the grader's bounded, untrusted reader."""
+    """``({student: notebook}, [(name, why it was not compared)], [students who submitted
+    nothing])`` for one assignment, read with the grader's bounded, untrusted reader."""
     work, skipped_names = read_stage.find_submissions(folder, course_assignments, assignment)
-    notebooks, skipped = {}, [(name, "not a student's folder") for name in skipped_names]
+    notebooks, skipped, missing = {}, [(name, "not a student's folder") for name in skipped_names], []
     root = Path(folder).resolve()
     for item in work:
         if item.relative is None:
-            note = item.note.text() if hasattr(item.note, "text") else str(item.note or "no notebook")
-            skipped.append((item.student, note))
+            if getattr(item.note, "detail", "") == "no notebook was submitted":
+                missing.append(item.student)
+            else:
+                skipped.append((item.student, str(item.note)))
             continue
         submission = read_stage.read_submission(root, item.relative)
         if submission.notebook is None:
             skipped.append((item.student, submission.problem.text()))
         else:
             notebooks[item.student] = submission.notebook
-    return notebooks, skipped
+    return notebooks, skipped, missing
 
 
 def run(course, submissions, assignment=None, out=None, threshold=DEFAULT_THRESHOLD, noise=DEFAULT_NOISE,
@@ -267,9 +270,11 @@ def run(course, submissions, assignment=None, out=None, threshold=DEFAULT_THRESH
     course_assignments = course.assignments()
     if assignment is not None and assignment not in course_assignments:
         raise SimilarityError(f"unknown assignment {assignment!r}; the course has {', '.join(course_assignments)}")
-    chosen = [assignment] if assignment else [
-        a for a in course_assignments if read_stage.find_submissions(submissions, course_assignments, a)[0]
-        and any(w.relative is not None for w in read_stage.find_submissions(submissions, course_assignments, a)[0])]
+    if assignment:
+        chosen = [assignment]
+    else:       # the assignments that some student has a folder for, as grading chooses them
+        work, _ = read_stage.find_submissions(submissions, course_assignments)
+        chosen = [a for a in course_assignments if any(w.assignment == a for w in work)]
     if not chosen:
         raise SimilarityError(f"no submissions in {submissions} (expected <student_id>/<assignment>/<assignment>.ipynb "
                               f"for one of {', '.join(course_assignments)})")
@@ -279,13 +284,16 @@ def run(course, submissions, assignment=None, out=None, threshold=DEFAULT_THRESH
     for name in chosen:
         if not (course.release_dir / name / f"{name}.ipynb").exists():
             course.release([name])
-        notebooks, skipped = read_submissions(submissions, name, course_assignments)
+        notebooks, report_skipped, missing = read_submissions(submissions, name, course_assignments)
         report = compare_assignment(name, course.release_notebook(name), notebooks, library, threshold, noise,
                                     min_match)
-        report.skipped = skipped
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(report, out / f"{name}.csv")
-        write_html(report, out / f"{name}.html")
+        report.skipped, report.missing = report_skipped, missing
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            write_csv(report, out / f"{name}.csv")
+            write_html(report, out / f"{name}.html")
+        except OSError as exc:
+            raise SimilarityError(f"cannot write the report into {out}: {exc.strerror or exc}") from exc
         reports.append(report)
     return reports
 
@@ -348,6 +356,8 @@ def write_html(report, path):
     if report.skipped:
         parts.append("<p class='note'>Not compared: " + "; ".join(f"{e(who)} ({e(why)})" for who, why in report.skipped)
                      + "</p>")
+    if report.missing:
+        parts.append("<p class='note'>Nothing submitted: " + ", ".join(e(who) for who in report.missing) + "</p>")
     if not report.pairs:
         parts.append("<p><strong>No pair reached the threshold.</strong></p>")
     else:

@@ -270,7 +270,7 @@ def course(tmp_path_factory):
 
 
 def report_for(course, submissions, assignment="scans", **settings):
-    notebooks, skipped = similarity.read_submissions(submissions, assignment, course.assignments())
+    notebooks, _, _ = similarity.read_submissions(submissions, assignment, course.assignments())
     return similarity.compare_assignment(assignment, course.release_notebook(assignment), notebooks,
                                          similarity.library_sources(), **settings)
 
@@ -313,7 +313,7 @@ def test_a_renamed_reordered_copy_is_flagged_and_honest_work_is_not(course, tmp_
 
 def _documents(course, folder, assignment="scans"):
     """The student documents of ``folder`` (for looking at one pair's numbers)."""
-    notebooks, _ = similarity.read_submissions(folder, assignment, course.assignments())
+    notebooks, _, _ = similarity.read_submissions(folder, assignment, course.assignments())
     return similarity.documents(assignment, course.release_notebook(assignment), notebooks)[0]
 
 
