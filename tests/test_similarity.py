@@ -412,3 +412,16 @@ def test_the_cli_says_clearly_what_is_wrong(course, tmp_path, capsys):
     assert "no submissions in" in capsys.readouterr().err
     assert cli.main(["--course", str(tmp_path), "similarity", str(folder)]) == 1
     assert "not a course directory" in capsys.readouterr().err
+
+
+def test_starter_code_removal_keeps_code_a_student_repeats():
+    """copydetect 0.5.0's own boilerplate step also drops fingerprints that occur twice in a
+    document (it intersects with ``assume_unique=True``); ours keeps them."""
+    gates = ("z = jax.nn.sigmoid(p['U_z'] @ x + p['W_z'] @ h + p['b_z'])\n"
+             "r = jax.nn.sigmoid(p['U_r'] @ x + p['W_r'] @ h + p['b_r'])\n")
+    unrelated = similarity.boilerplate_hashes(["def f(a):\n    raise NotImplementedError()\n"], 25)
+    kept = similarity.fingerprint("s", gates, 25, unrelated)
+    whole = similarity.fingerprint("s", gates, 25)
+    assert kept.token_coverage == whole.token_coverage > 0 and kept.hashes == whole.hashes
+    starter = similarity.boilerplate_hashes(["z = jax.nn.sigmoid(p['U_z'] @ x + p['W_z'] @ h + p['b_z'])\n"], 25)
+    assert similarity.fingerprint("s", gates, 25, starter).token_coverage < whole.token_coverage
