@@ -24,8 +24,8 @@ A pair is flagged when its score reaches ``threshold`` and the shared code is at
 written one way do not count). For two students the score is the larger of the two
 fractions (a student who copied half of the other's work has a high fraction); for a
 student against a library file it is the fraction of that answer cell found in the file
-(the file itself is long). The defaults were measured on the course's own notebooks; see
-``DEFAULTS`` and README's instructor section.
+(the file itself is long). The defaults were measured on the course's own notebooks (the
+comment above ``DEFAULT_NOISE``, and README's instructor section).
 
 Output: ``<out>/<assignment>.html`` (the flagged pairs side by side, the matching regions
 highlighted; one self-contained page, no scripts and nothing fetched) and
@@ -54,7 +54,7 @@ from autograder.plan import cell_kinds
 DEFAULT_NOISE = 25          # characters of tokenized code in one fingerprint (copydetect's k, and its default)
 DEFAULT_THRESHOLD = 0.5     # fraction of a document's own code found in the other
 DEFAULT_MIN_MATCH = 150     # characters of tokenized code shared, at least
-MAX_ANSWER_CHARS = 100_000  # of one submission's answers; more is cut (and said)
+MAX_ANSWER_CHARS = 100_000  # of one submission's answers; more is cut (and the report says so)
 LANGUAGE = "python"
 
 
@@ -66,6 +66,7 @@ class Document:
     text: str
     fingerprint: object       # copydetect CodeFingerprint
     answer: str | None = None  # the answer cell's grade id, for kind "answer"
+    cut: bool = False          # the text was longer than MAX_ANSWER_CHARS and was cut
 
     @property
     def own_chars(self):
@@ -101,6 +102,7 @@ class Report:
     compared: int             # number of comparisons made
     settings: dict
     missing: list = dataclasses.field(default_factory=list)   # students with no notebook for it
+    documents: list = dataclasses.field(default_factory=list)  # the students' Documents
 
 
 class SimilarityError(CourseError):
@@ -200,8 +202,10 @@ def documents(assignment, release_notebook, submissions, noise=DEFAULT_NOISE):
     students, cells = [], []
     for student in sorted(submissions):
         answers = student_answers(submissions[student], ids)
-        text = join_answers(answers.get(gid, "") for gid in ids)
-        students.append(Document(student, "student", text, fingerprint(student, text, noise, boilerplate)))
+        whole = "\n\n".join(answers.get(gid, "") for gid in ids)
+        text = join_answers([whole])
+        students.append(Document(student, "student", text, fingerprint(student, text, noise, boilerplate),
+                                 cut=len(whole) > len(text)))
         for gid in ids:
             source = answers.get(gid, "")[:MAX_ANSWER_CHARS]
             if source.strip():
@@ -235,7 +239,7 @@ def compare_assignment(assignment, release_notebook, submissions, library, thres
                 flagged.append(pair)
     flagged.sort(key=lambda p: (-p.score, p.first.name, p.second.name))
     settings = {"threshold": threshold, "noise": noise, "min_match": min_match}
-    return Report(assignment, [d.name for d in students], [], flagged, compared, settings)
+    return Report(assignment, [d.name for d in students], [], flagged, compared, settings, documents=students)
 
 
 def read_submissions(folder, assignment, course_assignments):
@@ -356,6 +360,10 @@ def write_html(report, path):
     if report.skipped:
         parts.append("<p class='note'>Not compared: " + "; ".join(f"{e(who)} ({e(why)})" for who, why in report.skipped)
                      + "</p>")
+    cut = [d.name for d in report.documents if d.cut]
+    if cut:
+        parts.append(f"<p class='note'>Answers longer than {MAX_ANSWER_CHARS} characters, compared up to there: "
+                     + ", ".join(e(who) for who in cut) + "</p>")
     if report.missing:
         parts.append("<p class='note'>Nothing submitted: " + ", ".join(e(who) for who in report.missing) + "</p>")
     if not report.pairs:
