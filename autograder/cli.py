@@ -125,8 +125,8 @@ def main(argv=None):
             out = args.out or course.root / "similarity"
             for report in similarity.run(course, args.submissions or course.root / "submitted", args.assignment, out,
                                          args.threshold, args.noise, args.min_match):
-                print(f"{report.assignment}: {len(report.students)} submissions compared, {len(report.pairs)} pairs "
-                      f"flagged; wrote {out / (report.assignment + '.html')} and {out / (report.assignment + '.csv')}")
+                print(f"{report.assignment}: {len(report.students)} submissions compared, "
+                      f"{len(report.pairs)} {'pair' if len(report.pairs) == 1 else 'pairs'} flagged; wrote {out / (report.assignment + '.html')} and {out / (report.assignment + '.csv')}")
                 for who, why in report.skipped:
                     print(f"  not compared: {who} ({why})")
     except CourseError as exc:
