@@ -376,12 +376,14 @@ def test_the_cli_writes_a_csv_row_per_flagged_pair_and_an_offline_html_report(co
     long = with_answer("scans", "combine", "x = 1\n" * (similarity.MAX_ANSWER_CHARS // 6 + 10),
                        course.release_notebook("scans"))
     submit(folder, "lou", "scans", long)
+    (folder / "sym" / "scans").mkdir(parents=True)      # a link to another's notebook is not followed
+    (folder / "sym" / "scans" / "scans.ipynb").symlink_to(folder / "bea" / "scans" / "scans.ipynb")
     out = tmp_path / "report"
     code = cli.main(["--course", str(course.root), "similarity", str(folder), "--assignment", "scans",
                      "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "scans: 5 submissions compared" in printed and "not compared: zed" in printed and str(out / "scans.html") in printed
+    assert "scans: 5 submissions compared" in printed and "not compared: zed" in printed and "not compared: sym" in printed and str(out / "scans.html") in printed
     with open(out / "scans.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["assignment"] for r in rows] == ["scans"] * len(rows)
@@ -395,6 +397,7 @@ def test_the_cli_writes_a_csv_row_per_flagged_pair_and_an_offline_html_report(co
     page = (out / "scans.html").read_text()
     assert page.count("<mark class='first'>") >= 1 and page.count("<mark class='second'>") >= 1
     assert "lectlib/scans.py" in page and "zed" in page            # the unreadable one is named as not compared
+    assert "sym (unreadable: the notebook file is a link, which grading does not follow)" in page
     assert f"Answers longer than {similarity.MAX_ANSWER_CHARS} characters, compared up to there: lou" in page
     assert not re.search(r"(?:src|href)\s*=\s*['\"]?(?:https?:)?//", page), "the report fetches something"
     assert "http://" not in page and "https://" not in page
