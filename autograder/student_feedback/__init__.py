@@ -45,9 +45,10 @@ is still missing, feedback stops with a message saying what to run. It never fal
 to a CDN.
 
 **Nothing scrolls sideways.** ``feedback.css`` wraps messages and code (``pre-wrap``,
-long words broken), hides the empty ``In [ ]:`` prompts, scales a display equation
-wider than the screen down to fit, and lets headings grow, so the page reads on a 390 px
-phone screen. Tested in Chromium from ``file://`` by ``tests/test_feedback.py``.
+long words broken), hides the empty ``In [ ]:`` prompts and lets headings grow, so the
+page reads on a 390 px phone screen. The one exception is the website's: a display
+equation wider than the screen scrolls in its own box (MathJax 3 cannot break lines, and
+scaled to fit it would be too small to read). Tested in Chromium from ``file://`` by ``tests/test_feedback.py``.
 """
 import html
 import re
@@ -161,6 +162,8 @@ def summary_rows(checks, result, scores=None):
                     broken.append(rule)
         if broken and message.startswith(f"{check.function}: uses "):
             case = "not judged: a rule of this exercise was broken, which costs its points"
+        elif recorded and recorded.message == result.status.text() and result.status.kind != "ok":
+            case = "not graded: see what happened, above"
         else:
             case = _strip_function(message, check.function)
         points = recorded.points if recorded else 0.0
@@ -174,6 +177,11 @@ def summary_rows(checks, result, scores=None):
 
 def _number(value):
     return f"{float(value):g}"
+
+
+def _case_label(row):
+    failed_case = not row["passed"] and row["case"].startswith(("visible case", "hidden case"))
+    return "First failing case: " if failed_case else ""
 
 
 def summary_html(checks, result, scores=None):
@@ -198,7 +206,7 @@ def summary_html(checks, result, scores=None):
             f'<li class="autograder-function autograder-{state}" data-grade-id="{e(row["grade_id"])}">'
             f'<p class="autograder-head"><a href="#{e(row["grade_id"])}"><code>{e(row["function"])}</code></a> '
             f'<span class="autograder-points">{_number(row["points"])} / {_number(row["max_points"])}</span></p>'
-            f'<p class="autograder-case">{"" if row["passed"] else "First failing case: "}{e(row["case"])}</p>')
+            f'<p class="autograder-case">{_case_label(row)}{e(row["case"])}</p>')
         for rule in row["rules"]:
             parts.append(f'<p class="autograder-rule">Rule broken: {e(rule)}</p>')
         parts.append("</li>")
