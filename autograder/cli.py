@@ -9,7 +9,9 @@
 
 SUBMISSIONS is laid out ``<student_id>/<assignment>/<assignment>.ipynb`` (what nbgrader
 collects). ``grade`` exits 0 when grading ran, even if some submissions failed; it exits 1
-only when grading itself could not run, and says why.
+only when grading itself could not run, and says why. Interrupted (Ctrl-C, SIGTERM), it stops
+every sandboxed run, keeps what was graded, says how much that is and exits 130 (143 for
+SIGTERM); the same command continues where it stopped.
 """
 import argparse
 import os
@@ -22,7 +24,7 @@ from pathlib import Path
 # the "iri" format it checks, so the grader's process goes without it.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from autograder.course import Course, CourseError
+from autograder.course import Course, CourseError, Interrupted
 from autograder.sandbox import Limits
 
 
@@ -132,6 +134,12 @@ def main(argv=None):
     except CourseError as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:        # Ctrl-C outside grading (grading catches its own)
+        print("autograder: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -17,10 +17,18 @@ uses), ``run`` (the sandbox), ``decode`` (bounded untrusted results → values),
 Submissions run in parallel on worker threads; each has a deadline of its own in this
 process, so a stuck submission (or a bug of ours) costs that submission, never the
 batch; the gradebook is written only by the main thread, one submission at a time.
+
+Ctrl-C, SIGTERM or SIGHUP during grading stop the batch cleanly: no new submission
+starts, every sandboxed run is killed and its control group and scratch folder removed,
+results that were complete are recorded (each submission's gradebook entry, graded
+notebook and state, in that order, so that one cut short is graded again), and
+``Interrupted`` says how many are graded; the same command then continues where it
+stopped. What a grader killed outright (``kill -9``) left behind is removed at the next start.
 """
 import hashlib
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -40,10 +48,62 @@ from autograder.assignment import AssignmentContext
 from autograder.status import Status
 
 GRACE_SECONDS = 120     # beyond the notebook's own limit, for start-up, decoding and judging
+DRAIN_SECONDS = 30      # after an interruption, for submissions under way to finish (or stop)
 
 
 class CourseError(Exception):
     """Grading or releasing cannot run at all; the message says why and what to do."""
+
+
+class Interrupted(Exception):
+    """Grading stopped on a signal. Everything recorded is consistent, nothing is left
+    running; ``graded`` of ``total`` submissions have a grade (``None`` before grading began)."""
+
+    def __init__(self, signum, graded=None, total=None):
+        self.signum, self.graded, self.total = signum, graded, total
+        if graded is None:
+            text = "interrupted before grading began; run the same command again to grade"
+        else:
+            text = f"interrupted: {graded} of {total} graded; run the same command again to continue"
+        super().__init__(text)
+
+    @property
+    def exit_code(self):
+        """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + self.signum
+
+
+class _Interruption:
+    """Catches SIGINT, SIGTERM and SIGHUP while grading (in the main thread only). Before the
+    batch starts, a signal stops grading at once (``Interrupted``); during it, the signal
+    kills every live sandboxed run and sets ``stop``, and the batch winds down."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.signals = []
+        self.in_batch = False
+        self.previous = {}
+
+    def __enter__(self):
+        sandbox.resume()
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self.previous[signum] = signal.signal(signum, self.handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        return False
+
+    def handle(self, signum, frame):
+        self.signals.append(signum)
+        self.stop.set()
+        sandbox.interrupt()
+        if not self.in_batch:
+            raise Interrupted(signum)
 
 
 class Course:
@@ -165,13 +225,28 @@ class Course:
     # ------------------------------------------------------------ grading
     def grade(self, submissions, assignment=None, jobs=None, csv_path=None, unsafe=False, limits=None,
               regrade=False, progress=True):
-        """Grades every submission; returns the list of ``GradeResult``. See the module docstring."""
+        """Grades every submission; returns the list of ``GradeResult``. See the module docstring.
+
+        Raises ``Interrupted`` when a signal stopped it (what was complete is recorded)."""
+        with _Interruption() as interruption:
+            try:
+                return self._grade(submissions, assignment, jobs, csv_path, unsafe, limits, regrade, progress,
+                                   interruption)
+            except Interrupted:
+                sandbox.cleanup_live()
+                raise
+
+    def _grade(self, submissions, assignment, jobs, csv_path, unsafe, limits, regrade, progress, interruption):
         if not unsafe:
             problems = sandbox.sandbox_problems()
             if problems:
                 raise CourseError("the grading sandbox cannot be set up, so student code will not run:\n  - "
                                   + "\n  - ".join(problems)
                                   + "\nFix that, or pass --unsafe to grade WITHOUT isolation (only for code you trust).")
+        groups, folders = sandbox.remove_stale()
+        if groups or folders:
+            print(f"note: removed {groups} control group(s) and {folders} scratch folder(s) left by a grading run "
+                  f"that was killed", file=sys.stderr)
         limits = limits or sandbox.Limits()
         jobs = jobs or os.cpu_count() or 1
         submissions = Path(submissions)
@@ -212,12 +287,25 @@ class Course:
             return judge_stage.zero_result(item.student, item.assignment, ctx.checks, Status("error", text))
 
         deadline = limits.wall_seconds + GRACE_SECONDS
-        for i, result, mtime in run_with_deadlines(grade_one, pending, jobs, deadline, failed):
-            self.record(result, context[result.assignment], mtime)
-            results[i] = result
-            bar.advance(1)
-        bar.close()
-        self.write_csv(results, Path(csv_path) if csv_path else self.root / "grades.csv")
+        interruption.in_batch = True      # from here on a signal winds the batch down
+        try:
+            for i, result, mtime in run_with_deadlines(grade_one, pending, jobs, deadline, failed,
+                                                       interruption.stop):
+                self.record(result, context[result.assignment], mtime)   # never cut short by a signal
+                results[i] = result
+                bar.advance(1)
+        except BaseException:
+            sandbox.interrupt()
+            sandbox.cleanup_live()
+            raise
+        finally:
+            bar.close()
+        if interruption.stop.is_set():
+            sandbox.cleanup_live()     # runs whose threads did not finish their own cleanup in time
+        graded = [r for r in results if r is not None]
+        self.write_csv(graded, Path(csv_path) if csv_path else self.root / "grades.csv")
+        if interruption.stop.is_set():
+            raise Interrupted(interruption.signals[0], len(graded), len(work))
         return results
 
     def previous_result(self, item, root, ctx):
@@ -284,12 +372,17 @@ def grade_submission(item, root, ctx, limits, unsafe):
                                    submission.digest, name, answers, run.wall_seconds), submission.mtime
 
 
-def run_with_deadlines(work, items, jobs, deadline, failed):
+def run_with_deadlines(work, items, jobs, deadline, failed, stop=None, drain_seconds=DRAIN_SECONDS):
     """Runs ``work(i)`` for every ``i`` of ``items`` on ``jobs`` daemon threads and yields
     ``(i, result, mtime)`` as each finishes, in this thread. ``work`` returns
     ``(result, mtime)``. An item that raises, or runs longer than ``deadline`` seconds, yields
     ``failed(i, text)`` instead (a stuck thread is abandoned and replaced; being a daemon,
-    it cannot keep the process alive)."""
+    it cannot keep the process alive).
+
+    Once ``stop`` (a ``threading.Event``) is set, no item starts; those under way get up to
+    ``drain_seconds`` to finish and are yielded if they do, except those whose run was
+    stopped (``work`` raised ``sandbox.Interrupted``), which yield nothing; then it returns."""
+    stop = stop if stop is not None else threading.Event()
     todo = queue.Queue()
     for i in items:
         todo.put(i)
@@ -298,7 +391,7 @@ def run_with_deadlines(work, items, jobs, deadline, failed):
     lock = threading.Lock()
 
     def worker():
-        while True:
+        while not stop.is_set():
             try:
                 i = todo.get_nowait()
             except queue.Empty:
@@ -308,6 +401,8 @@ def run_with_deadlines(work, items, jobs, deadline, failed):
             try:
                 result, mtime = work(i)
                 done.put((i, result, mtime))
+            except sandbox.Interrupted:
+                done.put((i, None, None))     # stopped by an interruption: no result
             except Exception as exc:  # a bug in grading one submission must not stop the batch
                 done.put((i, failed(i, f"grading failed ({type(exc).__name__}: {exc})"), None))
 
@@ -317,10 +412,25 @@ def run_with_deadlines(work, items, jobs, deadline, failed):
     for _ in range(max(1, min(jobs, len(items)))):
         start_worker()
     finished = set()
+    drain_until = None
     while len(finished) < len(items):
-        try:
-            i, result, mtime = done.get(timeout=1.0)
-        except queue.Empty:
+        if stop.is_set():
+            if drain_until is None:
+                drain_until = time.monotonic() + drain_seconds
+            with lock:
+                under_way = [i for i in started if i not in finished]
+            if not under_way or time.monotonic() >= drain_until:
+                return
+            try:
+                i, result, mtime = done.get(timeout=0.2)
+            except queue.Empty:
+                continue
+        else:
+            try:
+                i, result, mtime = done.get(timeout=1.0)
+            except queue.Empty:
+                i = None
+        if i is None:
             now = time.monotonic()
             with lock:
                 late = [i for i, t in started.items() if i not in finished and now - t > deadline]
@@ -333,7 +443,8 @@ def run_with_deadlines(work, items, jobs, deadline, failed):
         if i in finished:
             continue       # it finished after it was given up
         finished.add(i)
-        yield i, result, mtime
+        if result is not None:
+            yield i, result, mtime
 
 
 class ProgressBar:

@@ -15,9 +15,18 @@ since files on a tmpfs are memory too), number of processes, CPU share, and a wa
 limit after which everything in the group is killed. ``prlimit`` adds no core dumps and a
 largest file size. The command's input comes on its standard input; what it prints and
 what it sends back on the results pipe are read without blocking, each up to a bound.
+
+Every live run is in a registry (its process group, control group and, with ``--unsafe``,
+its host scratch folder) so that an interrupted batch can stop them all at once:
+``interrupt()`` kills every live run and makes new ones refuse to start (they raise
+``Interrupted``), ``cleanup_live()`` removes what is left. Control groups and host scratch
+folders are named after their owner (pid and start time), so ``remove_stale()`` can remove,
+at the next start, what a grader that was killed outright (``kill -9``) left behind, and
+never what a grader still running owns.
 """
 import dataclasses
 import os
+import re
 import selectors
 import shlex
 import shutil
@@ -71,13 +80,45 @@ def python_installation():
     return sorted(folders)
 
 
+class Interrupted(Exception):
+    """The run was stopped because grading was interrupted (Ctrl-C, SIGTERM): it has no result."""
+
+
+# ---------------------------------------------------------------- owners
+
+def _start_time(pid):
+    """The start time of process ``pid`` (clock ticks since boot), ``None`` if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _owner():
+    """This process as the owner of control groups and scratch folders: ``<pid>-<start time>``."""
+    pid = os.getpid()
+    return f"{pid}-{_start_time(pid)}"
+
+
+def _owner_alive(pid, start):
+    return _start_time(int(pid)) == start
+
+
+CGROUP_NAME = re.compile(r"^autograder-(\d+)-(\d+)-[0-9a-f]+$")
+OLD_CGROUP_NAME = re.compile(r"^autograder-[0-9a-f]{12}$")     # before names carried their owner
+UNSAFE_PREFIX = "autograder-unsafe-"
+UNSAFE_NAME = re.compile(r"^autograder-unsafe-(\d+)-(\d+)-")
+ORPHAN_SECONDS = 900    # an empty control group of unknown owner this old is debris
+
+
 # ---------------------------------------------------------------- control groups
 
 class ControlGroup:
     """One per run: created before the process starts, removed after everything in it is dead."""
 
     def __init__(self, limits, extra_memory=0):
-        self.name = f"autograder-{uuid.uuid4().hex[:12]}"
+        self.name = f"autograder-{_owner()}-{uuid.uuid4().hex[:8]}"
         self.paths = {}
         if (CGROUP_ROOT / "cgroup.controllers").exists():
             self.version = 2
@@ -161,12 +202,42 @@ class ControlGroup:
     def remove(self):
         self.kill_all()
         for path in self.paths.values():
-            for _ in range(100):
-                try:
-                    path.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.02)
+            _remove_cgroup_folder(path)
+
+
+def _remove_cgroup_folder(path, attempts=100):
+    """``rmdir`` of a control group, retried while its last processes are being reaped."""
+    for _ in range(attempts):
+        try:
+            path.rmdir()
+            return True
+        except (FileNotFoundError, PermissionError):
+            return False
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+def _kill_cgroup_folder(path):
+    """Kills every process in the control group at ``path`` (any version, any owner)."""
+    if (path / "cgroup.kill").exists():
+        try:
+            _write(path / "cgroup.kill", 1)
+        except OSError:
+            pass
+    for _ in range(200):
+        try:
+            pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.01)
 
 
 def _write(path, value):
@@ -324,6 +395,170 @@ def _remove_tree(path, seconds=60):
         print(f"warning: could not remove {path} within {seconds} s", file=sys.stderr)
 
 
+# ---------------------------------------------------------------- live runs
+
+class _LiveRun:
+    """What one run holds while it lives: its control group, host scratch folder and process."""
+
+    def __init__(self):
+        self.group = None
+        self.host_scratch = None
+        self.process = None
+        self.aborted = False
+
+
+_live_lock = threading.RLock()     # re-entrant: a signal handler may run while this thread holds it
+_live_runs = set()
+_aborting = threading.Event()
+
+
+def _register():
+    with _live_lock:
+        if _aborting.is_set():
+            raise Interrupted("grading was interrupted; this run did not start")
+        live = _LiveRun()
+        _live_runs.add(live)
+        return live
+
+
+def _abort(live):
+    """Kills ``live``'s processes; it will raise ``Interrupted`` instead of returning."""
+    with _live_lock:
+        live.aborted = True
+        process, group, host_scratch = live.process, live.group, live.host_scratch
+    if process is not None:
+        _kill(process, group)
+    elif group is not None:
+        group.kill_all()
+    if group is None and host_scratch is not None:
+        _kill_by_environment(host_scratch)
+
+
+def _kill_by_environment(folder):
+    """Kills every process whose environment names ``folder`` as its ``TMPDIR``: with
+    ``--unsafe`` and no control groups, how what a run started in sessions of its own is
+    found (without isolation a process could still hide; ``--unsafe`` is for trusted code)."""
+    needle = f"\0TMPDIR={folder}\0".encode()
+    for _ in range(3):
+        found = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                environment = b"\0" + (entry / "environ").read_bytes() + b"\0"
+            except OSError:
+                continue
+            if needle in environment:
+                found = True
+                try:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if not found:
+            return
+        time.sleep(0.01)
+
+
+def interrupt():
+    """Kills every live run (each raises ``Interrupted``) and makes new runs refuse to start,
+    until ``resume()``. Safe to call from a signal handler, and more than once."""
+    with _live_lock:
+        _aborting.set()
+        runs = list(_live_runs)
+    for live in runs:
+        _abort(live)
+
+
+def interrupted():
+    return _aborting.is_set()
+
+
+def resume():
+    """Lets runs start again after ``interrupt()``."""
+    _aborting.clear()
+
+
+def live_runs():
+    with _live_lock:
+        return len(_live_runs)
+
+
+def cleanup_live():
+    """Kills what is left of every live run and removes its control group and host scratch
+    folder (for runs whose own thread did not get to it, e.g. an abandoned one)."""
+    with _live_lock:
+        runs = list(_live_runs)
+    for live in runs:
+        _abort(live)
+        if live.group is not None:
+            live.group.remove()
+        if live.host_scratch is not None:
+            _remove_tree(live.host_scratch)
+        with _live_lock:
+            _live_runs.discard(live)
+
+
+def _cgroup_parents():
+    """The folders our control groups are made in (one per hierarchy)."""
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        return [_own_cgroup_v2()]
+    return [path for path in (_own_cgroup_v1(c) for c in ("memory", "pids", "cpu"))
+            if path.is_dir() and os.access(path, os.W_OK)]
+
+
+def _cgroup_is_empty(path):
+    try:
+        return not (path / "cgroup.procs").read_text().split()
+    except OSError:
+        return False
+
+
+def remove_stale(now=None):
+    """Removes what graders killed outright left behind: control groups named after an owner
+    that no longer runs (their processes are killed first), empty control groups of unknown
+    owner (named before owners were recorded) older than ``ORPHAN_SECONDS``, and host scratch
+    folders (``--unsafe``) of owners that no longer run. What a running grader owns is kept.
+
+    Returns ``(control groups removed, scratch folders removed)``."""
+    now = time.time() if now is None else now
+    groups = folders = 0
+    for parent in _cgroup_parents():
+        try:
+            children = [child for child in parent.iterdir() if child.name.startswith("autograder-")]
+        except OSError:
+            continue
+        for child in children:
+            named = CGROUP_NAME.match(child.name)
+            if named:
+                if _owner_alive(*named.groups()):
+                    continue
+                _kill_cgroup_folder(child)
+            elif OLD_CGROUP_NAME.match(child.name):
+                try:
+                    old = now - child.stat().st_mtime > ORPHAN_SECONDS
+                except OSError:
+                    continue
+                if not (old and _cgroup_is_empty(child)):
+                    continue
+            else:
+                continue
+            groups += _remove_cgroup_folder(child, attempts=50)
+    temporary = Path(tempfile.gettempdir())
+    try:
+        candidates = [p for p in temporary.iterdir() if p.name.startswith(UNSAFE_PREFIX)]
+    except OSError:
+        candidates = []
+    for folder in candidates:
+        named = UNSAFE_NAME.match(folder.name)
+        if named and not _owner_alive(*named.groups()) and folder.is_dir() and not folder.is_symlink():
+            _kill_by_environment(folder)
+            _remove_tree(folder)
+            folders += not folder.exists()
+    return groups, folders
+
+
+# ---------------------------------------------------------------- one run
+
 def run_sandboxed(argv, *, readonly, limits, env=None, unsafe=False, stdin=b""):
     """Runs ``argv`` in the sandbox; its working folder (the only writable one) is a fresh
     scratch folder that nothing outside the sandbox reads.
@@ -340,21 +575,41 @@ def run_sandboxed(argv, *, readonly, limits, env=None, unsafe=False, stdin=b""):
         A ``RunResult``. Status ``"ok"`` means exit code 0. What the command wrote to the
         file descriptor named by ``AUTOGRADER_RESULTS_FD`` is in ``results`` (at most
         ``limits.result_bytes``; more stops the run).
+    Raises:
+        Interrupted: ``interrupt()`` was called before or while it ran (everything it
+        started is dead and its control group and scratch folder are gone).
 
     Everything here is bounded: each pipe is read without blocking up to its limit, the
     run is killed at ``limits.wall_seconds``, and a watchdog kills the control group a
     little later should this loop itself get stuck.
     """
-    host_scratch = None
-    if unsafe:
-        host_scratch = Path(tempfile.mkdtemp(prefix="autograder-unsafe-"))
-        scratch = host_scratch
-    else:
-        scratch = Path(SCRATCH)
+    live = _register()
+    try:
+        return _run_registered(live, argv, readonly, limits, env, unsafe, stdin)
+    finally:
+        with _live_lock:
+            _live_runs.discard(live)
+
+
+def _run_registered(live, argv, readonly, limits, env, unsafe, stdin):
+    host_scratch = group = None
+    try:
+        if unsafe:
+            host_scratch = Path(tempfile.mkdtemp(prefix=f"{UNSAFE_PREFIX}{_owner()}-"))
+            live.host_scratch = scratch = host_scratch
+        else:
+            scratch = Path(SCRATCH)
+        if unsafe is False or not cgroup_problems():
+            group = ControlGroup(limits, extra_memory=0 if unsafe else limits.disk_bytes)
+        live.group = group
+    except BaseException:
+        if group is not None:
+            group.remove()
+        if host_scratch is not None:
+            _remove_tree(host_scratch)
+        raise
     results_read, results_write = os.pipe()
     environment = clean_environment(scratch, {**(env or {}), "AUTOGRADER_RESULTS_FD": str(results_write)})
-    group = ControlGroup(limits, extra_memory=0 if unsafe else limits.disk_bytes) \
-        if (unsafe is False or not cgroup_problems()) else None
     inner = list(argv) if unsafe else bwrap_command(argv, list(readonly) + python_installation(), environment, limits)
     inner = ["prlimit", "--core=0", f"--fsize={limits.largest_file_bytes}", "--"] + inner
     if group is not None:
@@ -363,11 +618,27 @@ def run_sandboxed(argv, *, readonly, limits, env=None, unsafe=False, stdin=b""):
     killed_for = []
     start = time.perf_counter()
     try:
+        with _live_lock:
+            aborted = live.aborted
+        if aborted:
+            raise Interrupted("grading was interrupted; this run did not start")
         process = subprocess.Popen(inner, cwd=scratch if unsafe else "/", stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=[results_write],
                                    env=environment if unsafe else {"PATH": "/usr/bin:/bin"}, start_new_session=True)
+    except BaseException:
+        os.close(results_read)
+        if group is not None:
+            group.remove()
+        if host_scratch is not None:
+            _remove_tree(host_scratch)
+        raise
     finally:
         os.close(results_write)
+    with _live_lock:
+        live.process = process
+        aborted = live.aborted
+    if aborted:              # interrupt() came between the check and the start
+        _kill(process, group)
     stdin_fd = os.dup(process.stdin.fileno())
     process.stdin.close()
     feeder = threading.Thread(target=_feed, args=(stdin_fd, stdin), daemon=True)
@@ -428,7 +699,13 @@ def run_sandboxed(argv, *, readonly, limits, env=None, unsafe=False, stdin=b""):
         if group is not None:
             group.remove()
         if host_scratch is not None:
+            if group is None:
+                _kill_by_environment(host_scratch)    # what it left running in sessions of its own
             _remove_tree(host_scratch)
+    with _live_lock:
+        aborted = live.aborted
+    if aborted:
+        raise Interrupted("grading was interrupted; this run was stopped")
     seconds = time.perf_counter() - start
     code = process.returncode
     if killed_for:
@@ -443,6 +720,7 @@ def run_sandboxed(argv, *, readonly, limits, env=None, unsafe=False, stdin=b""):
         status = "crashed"
     return RunResult(status, code, bytes(streams[0].kept), bytes(streams[1].kept), seconds, too_many_processes,
                      bytes(streams[2].kept), streams[2].overflowed)
+
 
 def _kill(process, group):
     if group is not None:
