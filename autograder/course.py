@@ -90,7 +90,8 @@ class _Interruption:
         sandbox.resume()
         if threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
-                self.previous[signum] = signal.signal(signum, self.handle)
+                if signal.getsignal(signum) is not signal.SIG_IGN:     # e.g. SIGHUP under nohup stays ignored
+                    self.previous[signum] = signal.signal(signum, self.handle)
         return self
 
     def __exit__(self, *exc_info):

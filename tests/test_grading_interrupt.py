@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,9 +24,8 @@ import pytest
 
 from autograder import record as record_stage
 from autograder import sandbox
+from autograder.course import Interrupted, _Interruption, run_with_deadlines
 from grading_helpers import POINTS, SANDBOX_FLAGS, new_course, read_csv, reference_notebook, submit
-
-pytestmark = pytest.mark.slow
 
 MARKER = f"autograder-interrupt-test-{uuid.uuid4().hex[:12]}"
 CELL_SECONDS = 40           # the two endless submissions time out at this in the batch that completes
@@ -167,6 +167,7 @@ def assert_gradebook_agrees_with_state(course):
 
 # ---------------------------------------------------------------- the tests
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_batch_leaves_nothing_behind_and_continues(submissions, uninterrupted, tmp_path, signum, code):
     course = new_course(tmp_path / "course")
@@ -234,6 +235,96 @@ def test_an_interrupted_batch_leaves_nothing_behind_and_continues(submissions, u
             grader.wait(timeout=30)
         out.close()
         err.close()
+
+
+def test_a_stopped_batch_starts_nothing_new_and_yields_only_complete_results():
+    """After ``stop``: the item whose run finished is still yielded (and recorded), the one
+    whose run was stopped yields nothing, and no further item starts."""
+    stop, go, started = threading.Event(), threading.Event(), []
+
+    def work(i):
+        started.append(i)
+        if i == 0:
+            return "graded 0", None
+        assert go.wait(timeout=60)
+        if i == 1:
+            return "graded 1", None        # its run had finished: a complete result
+        raise sandbox.Interrupted("stopped")
+
+    yielded = {}
+    for i, result, _ in run_with_deadlines(work, list(range(6)), 2, deadline=120, failed=lambda i, text: text,
+                                           stop=stop, drain_seconds=60):
+        yielded[i] = result
+        stop.set()
+        go.set()
+    assert yielded == {0: "graded 0", 1: "graded 1"}
+    assert set(started) <= {0, 1, 2}
+
+
+def test_a_signal_before_the_batch_stops_at_once_and_during_it_winds_down():
+    """Before the batch (releasing, references) a signal raises ``Interrupted`` with the
+    shell's exit code; during the batch it only sets ``stop`` (and stops live runs), so a
+    result being recorded is never cut short. The previous handlers come back after."""
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted) as raised:
+        with _Interruption():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    assert raised.value.exit_code == 143 and "interrupted before grading began" in str(raised.value)
+    assert signal.getsignal(signal.SIGTERM) is before
+    try:
+        with _Interruption() as interruption:
+            interruption.in_batch = True
+            os.kill(os.getpid(), signal.SIGINT)
+            assert interruption.stop.wait(timeout=5)
+            assert sandbox.interrupted() and interruption.signals == [signal.SIGINT]
+        assert signal.getsignal(signal.SIGINT) is not interruption.handle
+        assert str(Interrupted(signal.SIGINT, 2, 6)) == "interrupted: 2 of 6 graded; run the same command again to continue"
+        assert Interrupted(signal.SIGINT, 2, 6).exit_code == 130
+    finally:
+        sandbox.resume()
+
+
+def test_an_interrupted_run_raises_and_leaves_nothing(tmp_path):
+    """``sandbox.interrupt()`` during a run (``--unsafe``: the only mode that needs no
+    bubblewrap) kills it and the process it started in a session of its own, removes its
+    scratch folder and control group, and makes the run raise ``Interrupted``; runs
+    refuse to start until ``resume()``."""
+    marker = f"{MARKER}-unit"
+    escapee = f"import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    os.execv(sys.executable, {SLEEPER.replace(MARKER, marker)})\ntime.sleep(600)"
+    limits = sandbox.Limits(wall_seconds=120)
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = sandbox.run_sandboxed([sys.executable, "-c", escapee], readonly=[], limits=limits,
+                                                      unsafe=True)
+        except sandbox.Interrupted as exc:
+            outcome["interrupted"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    try:
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not [pid for pid, info in processes().items() if marker in info[2]]:
+            assert time.monotonic() < deadline and thread.is_alive(), outcome
+            time.sleep(0.05)
+        assert batch_scratch(os.getpid())
+        sandbox.interrupt()
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        assert "interrupted" in outcome, outcome
+        time.sleep(0.2)
+        assert not [pid for pid, info in processes().items() if marker in info[2]], "the escaped child survived"
+        assert not batch_scratch(os.getpid()) and not batch_cgroups(os.getpid())
+        assert sandbox.live_runs() == 0
+        with pytest.raises(sandbox.Interrupted):
+            sandbox.run_sandboxed(["/bin/true"], readonly=[], limits=limits, unsafe=True)
+        assert not batch_scratch(os.getpid()) and not batch_cgroups(os.getpid())
+    finally:
+        sandbox.resume()
+        sandbox.cleanup_live()
+    assert sandbox.run_sandboxed(["/bin/true"], readonly=[], limits=limits, unsafe=True).status == "ok"
 
 
 def test_debris_of_a_killed_grader_is_removed_and_a_live_graders_is_kept(tmp_path):
