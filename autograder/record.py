@@ -31,10 +31,14 @@ def load_state(state_dir, student, assignment):
 
 
 def record(course, result, ctx, mtime):
-    """Writes ``result`` into the gradebook, the autograded folder and its state file
-    (last, so that an interrupted write is graded again)."""
+    """Writes ``result`` into the gradebook, the autograded folder and its state file.
+
+    The state file is removed first and written last (whole, by a rename), so a state file
+    always stands for a gradebook entry written in full: a write cut short (the grader
+    killed, the disk full) leaves no state, and the next run grades that submission again."""
     from nbgrader.api import MissingEntry
 
+    state_path(course.state_dir, result.student, result.assignment).unlink(missing_ok=True)
     timestamp = datetime.datetime.fromtimestamp(mtime) if mtime is not None else None
     with course.gradebook() as gb, warnings.catch_warnings():
         # nbgrader's add_submission triggers SQLAlchemy autoflush warnings; they are harmless.

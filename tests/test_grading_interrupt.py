@@ -285,6 +285,29 @@ def test_a_signal_before_the_batch_stops_at_once_and_during_it_winds_down():
         sandbox.resume()
 
 
+def test_a_record_cut_short_leaves_no_state_so_the_submission_is_graded_again(tmp_path, monkeypatch):
+    """The state file stands for a gradebook entry written in full: removed before the
+    gradebook is touched, written last. A write that dies in between (here: writing the
+    graded notebook fails, after the gradebook changed) leaves no state behind."""
+    from autograder import judge
+    from autograder.assignment import AssignmentContext
+    from autograder.status import Status
+
+    course = new_course(tmp_path / "course")
+    ctx = AssignmentContext(course, "scans", sandbox.Limits())
+    result = judge.zero_result("ada", "scans", ctx.checks, Status("missing", "no notebook was submitted"))
+    record_stage.record(course, result, ctx, None)
+    assert_gradebook_agrees_with_state(course)
+
+    def dies(*args, **kwargs):
+        raise OSError("the grader was killed here")
+
+    monkeypatch.setattr(record_stage.nbformat, "write", dies)
+    with pytest.raises(OSError):
+        record_stage.record(course, result, ctx, None)
+    assert record_stage.load_state(course.state_dir, "ada", "scans") == (None, None)   # graded again next run
+
+
 def test_an_interrupted_run_raises_and_leaves_nothing(tmp_path):
     """``sandbox.interrupt()`` during a run (``--unsafe``: the only mode that needs no
     bubblewrap) kills it and the process it started in a session of its own, removes its
