@@ -97,8 +97,12 @@ def test_a_hidden_cases_error_keeps_only_the_exceptions_type():
     assert "0.123456" not in safe and "ValueError" in safe and f"hidden case '{hidden}'" in safe
     wrong = f"linear_memory: hidden case '{hidden}': the result has the right shape but wrong values (2 of 4 differ)"
     assert feedback.safe_message(check, wrong) == wrong
-    shown = f"linear_memory: visible case '{visible}': ValueError: shapes (2,) and (3,)"
-    assert feedback.safe_message(check, shown) == shown
+    # A visible case's error too: the code that raised it may have kept a hidden case's
+    # arguments from an earlier check; the student sees the message by running the visible test.
+    visible_error = f"linear_memory: visible case '{visible}': ValueError: shapes (2,) and (3,)"
+    assert feedback.safe_message(check, visible_error) == (f"linear_memory: visible case '{visible}': raised "
+                                                           f"ValueError (its message: run the visible test in your "
+                                                           f"notebook to see it)")
 
 
 def test_the_inlined_mathjax_cannot_end_its_script_early(tmp_path):
@@ -310,3 +314,40 @@ def test_a_score_changed_in_the_gradebook_shows_in_the_summary(graded):
         set_manual(None)
         graded.feedback(assignment="scans", student="bob")
     assert summary_rows(page_path(graded, "bob").read_text())["scan"][0] == "0 / 2"
+
+
+def test_what_the_sandbox_reported_reaches_the_page_only_in_fixed_words():
+    """The runner lives in the sandbox with the hidden arguments: its texts (exception
+    messages, the step it reached, the names it reports as used) are shown only when they
+    are words of a fixed set."""
+    from autograder.status import Status
+
+    check = checks.load("bptt")["test_elman_backward"]
+    hidden = next(c.label for c in check.cases if c.hidden)
+    visible = next(c.label for c in check.cases if not c.hidden)
+    kept = ["elman_backward: uses jax.grad (line 2); this exercise is by hand",
+            "elman_backward: uses jax.grad (line 2 of cell 7); this exercise is by hand",
+            f"elman_backward: hidden case '{hidden}': not reached: timeout: the notebook ran longer than 300 s "
+            f"and was stopped (cell 12)",
+            f"elman_backward: hidden case '{hidden}': not reached: memory: the notebook used more than 2 GiB and "
+            f"was stopped (check test_elman_forward)"]
+    for message in kept:
+        assert feedback.safe_message(check, message) == message
+    leaking = [f"elman_backward: visible case '{visible}': TypeError: bad 0.71234",
+               f"elman_backward: hidden case '{hidden}': Leak0_71234: bad",
+               f"elman_backward: hidden case '{hidden}': not reached: crashed: the notebook's process was killed "
+               f"by signal 9 (0.71234)",
+               "elman_backward: uses jax.v0_71234 (cell 7); this exercise is by hand",
+               "elman_backward: uses 0.71234; this exercise is by hand",
+               f"elman_backward: hidden case '{hidden}': not reached: timeout: the notebook ran longer than 300 s "
+               f"and was stopped (check test_71234)"]
+    for message in leaking:
+        assert "71234" not in feedback.safe_message(check, message), message
+    status = Status("timeout", "the notebook ran longer than 300 s and was stopped (0.71234)",
+                    ("errors in 2 cells (cell 3: ValueError: 0.71234; cell 5: x)",
+                     "cell 4: uses jax.grad (line 2); this exercise is by hand",
+                     "cell 4: uses jax.q0_71234; this exercise is by hand"))
+    shown = feedback.safe_message(check, status.text(), status)
+    assert "71234" not in shown and "uses jax.grad (line 2)" in shown and "errors in 2 cells" in shown
+    page = feedback.summary_html(checks.load("bptt"), type("R", (), {"checks": [], "status": status})())
+    assert "71234" not in page and "errors in 2 cells" in page

@@ -17,10 +17,15 @@ extends nbgrader's ``feedback`` template) and one preprocessor of our own, which
 
 **Hidden cases are named, never shown.** The verdicts name a hidden case by its label and
 describe a wrong result without numbers (``lectlib.homework.compare`` with
-``show_values=False``). The one place student-controlled text reaches a verdict is the
-error a hidden case raised: an exception's message can carry the hidden arguments (``raise
-ValueError(repr(xs))``), so for a hidden case the feedback keeps the exception's type and
-drops its message. Test cells show only the visible test call of the release notebook.
+``show_values=False``). But the runner and everything it reports live in the sandbox,
+where the student's code sees the hidden arguments, so any text that came from there may
+carry them (``raise ValueError(repr(xs))``, a forged step or rule message). The page shows
+such text only in fixed words: an exception's type if it is one of Python's own (its
+message is dropped, for visible cases too: the code may have kept an earlier hidden
+case's arguments), the step a stopped run reached only as ``cell N`` or ``check <id>``,
+errors of the student's own cells only as their number, a forbidden use only when the
+name falls under the rule. Test cells show only the visible test call of the release
+notebook.
 
 **Math is typeset by the course's own MathJax, inlined into the page.** The site vendors
 MathJax 3 from npm (``book_support/vendor.py``, pinned by ``book_support/package-lock.json``).
@@ -50,6 +55,7 @@ page reads on a 390 px phone screen. The one exception is the website's: a displ
 equation wider than the screen scrolls in its own box (MathJax 3 cannot break lines, and
 scaled to fit it would be too small to read). Tested in Chromium from ``file://`` by ``tests/test_feedback.py``.
 """
+import builtins
 import html
 import re
 import subprocess
@@ -118,27 +124,101 @@ def _strip_function(message, function):
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
-def safe_message(check, message):
-    """``message`` (a verdict of ``check``) with what a hidden case's error said removed.
+def safe_message(check, message, status=None):
+    """``message`` (a verdict of ``check``) as the student may see it.
 
-    A verdict on a hidden case is ``"<function>: hidden case '<label>': <what>"``; ``what``
-    is our comparison (kept: it never shows values), ``not reached: ...`` or ``not written
-    yet`` (kept: ours), or the text of an exception the student's code raised, which may
-    carry the hidden arguments: only the exception's type is kept."""
+    A verdict on a case is ``"<function>: <visible|hidden> case '<label>': <what>"``. ``what``
+    is kept when it is ours: a comparison (it never shows a hidden case's values), ``not
+    written yet``, ``not reached: <status>`` (the status cleaned by ``safe_status_text``).
+    Otherwise it is the text of an exception the student's code raised in the sandbox,
+    where it could have seen hidden arguments (of this case, or stashed from an earlier
+    check): only the exception's type is kept. A verdict that is the whole submission's
+    status (nothing was graded) is cleaned as the status is."""
+    if status is not None and message == status.text():
+        head = status.kind + (f": {safe_status_text(status.detail, status.kind)}" if status.detail else "")
+        return "; ".join([head] + [safe_note(note, check.rules) for note in status.notes])
     for case in check.cases:
-        if not case.hidden:
-            continue
-        head = f"{check.function}: hidden case '{case.label}': "
+        head = f"{check.function}: {'hidden' if case.hidden else 'visible'} case '{case.label}': "
         if not message.startswith(head):
             continue
         what = message[len(head):]
-        if what.startswith(("the result", "not reached:", "not written yet")):
+        if what.startswith(("the result", "not written yet")):
             return message
+        if what.startswith("not reached: "):
+            return head + "not reached: " + safe_status_text(what[len("not reached: "):])
         kind = re.match(r"([A-Za-z_][\w.]*)(?::|$)", what)
-        if kind:
-            return f"{head}raised {kind.group(1)} (what it said is not shown for a hidden case)"
-        return f"{head}failed (details are not shown for a hidden case)"
-    return message
+        name = kind.group(1) if kind and kind.group(1) in KNOWN_EXCEPTIONS else "an exception"
+        where = "run the visible test in your notebook to see it" if not case.hidden else "not shown for a hidden case"
+        return f"{head}raised {name} (its message: {where})"
+    return safe_rule_message(check, message)
+
+
+def safe_rule_message(check, message):
+    """A rule verdict ``"<function>: uses <name> (line N); <reason>"`` with ``<name>`` kept
+    only when it is a dotted name under one the rule forbids (it may have been reported by
+    the runner, from inside the sandbox)."""
+    match = re.fullmatch(re.escape(f"{check.function}: uses ") + r"(.*?)( \((?:line \d{1,6}(?: of cell \d{1,6})?|cell \d{1,6})\))?; (.*)", message)
+    if not match:
+        return message
+    used, line, reason = match.group(1), match.group(2) or "", match.group(3)
+    known = bool(DOTTED.fullmatch(used)) and any(rule.matches(used) for rule in check.rules if rule.reason == reason)
+    return f"{check.function}: uses {used if known else 'something this exercise forbids'}{line}; {reason}"
+
+
+# The runner and everything it reports live in the sandbox, under the student's control,
+# where the hidden arguments are: any text it sent may carry them. The feedback shows such
+# text only when it is one of a fixed set of words (an exception's type is named only if
+# it is one of Python's own or the grader's), and otherwise says that something was there.
+KNOWN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                             if isinstance(value, type) and issubclass(value, BaseException)) | {"ForbiddenUse"}
+TRUSTED_STEP = re.compile(r"cell \d{1,6}|start-up")
+
+
+def _grade_ids():
+    return {gid for assignment in checks_module.ASSIGNMENTS for gid in checks_module.load(assignment)}
+
+
+DOTTED = re.compile(r"[A-Za-z_]\w{0,40}(\.[A-Za-z_]\w{0,40}){0,5}")
+
+
+def safe_note(note, rules):
+    """A status note as the student may see it: a use of something forbidden outside the
+    graded functions (``cell 4: uses jax.grad (line 2); <reason>``) names it only when it
+    falls under a rule of the assignment; other notes as ``safe_status_text`` leaves them."""
+    match = re.fullmatch(r"(cell \d{1,6}: )?uses (.*?)( \((?:line \d{1,6}(?: of cell \d{1,6})?|cell \d{1,6})\))?; (.*)", note)
+    if match:
+        used = match.group(2)
+        known = bool(DOTTED.fullmatch(used)) and any(rule.matches(used) for rule in rules)
+        return (f"{match.group(1) or ''}uses {used if known else 'something this assignment forbids'}"
+                f"{match.group(3) or ''}; {match.group(4)}")
+    return safe_status_text(note)
+
+
+RUN_KINDS = ("timeout", "memory", "disk", "output-limit", "process-limit", "crashed")
+
+
+def safe_status_text(text, kind=None):
+    """``text`` (a status detail or note; ``kind`` the status's kind, else read from a
+    ``"<kind>: "`` prefix) without what the runner reported in words: the errors of the
+    student's own cells only as their number, and, for what stopped a run, the step it
+    reached only when it reads ``cell N`` or ``check <grade id>``."""
+    errors = re.match(r"errors in (\d+) cells? \(", text)
+    if errors:
+        count = int(errors.group(1))
+        return (f"errors in {count} cell{'s' if count > 1 else ''} (run your notebook from the top to see "
+                f"{'them' if count > 1 else 'it'})")
+
+    def keep(match):
+        inside = match.group(1)
+        if (TRUSTED_STEP.fullmatch(inside) or re.fullmatch(r"exit code -?\d{1,4}", inside)
+                or (inside.startswith("check ") and inside[len("check "):] in _grade_ids())):
+            return match.group(0)
+        return " (details not shown)"
+
+    prefix = text.split(":", 1)[0]
+    if (kind or prefix) not in RUN_KINDS:
+        return text
+    return re.sub(r" \(((?:[^()]|\([^()]*\))*)\)$", keep, text)
 
 
 def summary_rows(checks, result, scores=None):
@@ -151,18 +231,18 @@ def summary_rows(checks, result, scores=None):
     rows = []
     for gid, check in checks.items():
         recorded = by_id.get(gid)
-        message = safe_message(check, recorded.message) if recorded else "not graded"
+        message = safe_message(check, recorded.message, result.status) if recorded else "not graded"
         broken = []
         reasons = "|".join(re.escape(r) for r in _reasons(check))
         pattern = re.compile(re.escape(f"{check.function}: uses ") + r"(.*?); (" + reasons + r")") if reasons else None
         for text in [message, *status_texts]:
             for match in (pattern.finditer(text) if pattern else ()):
-                rule = f"uses {match.group(1)}; {match.group(2)}"
+                rule = _strip_function(safe_rule_message(check, match.group(0)), check.function)
                 if rule not in broken:
                     broken.append(rule)
         if broken and message.startswith(f"{check.function}: uses "):
             case = "not judged: a rule of this exercise was broken, which costs its points"
-        elif recorded and recorded.message == result.status.text() and result.status.kind != "ok":
+        elif recorded and recorded.message == result.status.text():
             case = "not graded: see what happened, above"
         else:
             case = _strip_function(message, check.function)
@@ -193,12 +273,17 @@ def summary_html(checks, result, scores=None):
     parts = ['<section id="autograder-summary" class="autograder-summary tex2jax_ignore">',
              f'<h2>Your grade: <span class="autograder-total">{_number(earned)} / {_number(possible)}</span></h2>']
     status = result.status
+    rules = {rule.name: rule for check in checks.values() for rule in check.rules}.values()
     if status.kind != "ok":
+        if status.kind == "forbidden":     # the rules broken, as the rows below show them
+            detail = "; ".join(f"{row['function']}: {rule}" for row in rows for rule in row["rules"])
+        else:
+            detail = safe_status_text(status.detail, status.kind) if status.detail else ""
         parts.append(f'<p class="autograder-status"><strong>What happened:</strong> {e(status.kind)}'
-                     f'{": " + e(status.detail) if status.detail else ""}</p>')
+                     f'{": " + e(detail) if detail else ""}</p>')
     if status.notes:
         parts.append('<p class="autograder-notes-title">Notes from grading:</p><ul class="autograder-notes">'
-                     + "".join(f"<li>{e(note)}</li>" for note in status.notes) + "</ul>")
+                     + "".join(f"<li>{e(safe_note(note, rules))}</li>" for note in status.notes) + "</ul>")
     parts.append('<ol class="autograder-functions">')
     for row in rows:
         state = "passed" if row["passed"] else "failed"
@@ -237,7 +322,7 @@ class TrustedVerdicts(Preprocessor):
             if meta.get("score") is not None:
                 scores[gid] = meta["score"]
             recorded = by_id.get(gid)
-            message = safe_message(checks[gid], recorded.message) if recorded else "not graded"
+            message = safe_message(checks[gid], recorded.message, result.status) if recorded else "not graded"
             if recorded and recorded.points >= recorded.max_points:
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=message + "\n")]
             else:
