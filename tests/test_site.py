@@ -6,14 +6,21 @@ equation is clipped, nothing overflows the page, images have alt text and slider
 
 ``COURSE_SITE=/path/to/_build/html`` tests a site built elsewhere (for example with
 ``jupyter-book build --path-output /tmp/x .``) instead of building this checkout."""
+import base64
 import functools
+import hashlib
+import html.parser
 import http.server
+import io
+import json
 import re
 import threading
 import urllib.request
 from urllib.parse import urlparse
 
 import pytest
+
+from lectlib import widgets
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -195,9 +202,12 @@ LAYOUT_PROBLEMS = """() => {
     while (scroller && !['auto', 'scroll'].includes(getComputedStyle(scroller).overflowX)) scroller = scroller.parentElement;
     if (b.right > innerWidth + 1 && !scroller) problems.push(`table ${i} overflows its column`);
   });
-  // Every image says what it shows.
+  // Every image says what it shows, in words: not empty, not a file name (MyST-NB's default).
   document.querySelectorAll('.bd-article img').forEach(img => {
-    if (visible(img) && !(img.getAttribute('alt') || '').trim()) problems.push(`image without alt text: ${img.src.slice(0, 60)}`);
+    const alt = (img.getAttribute('alt') || '').trim();
+    if (visible(img) && !alt) problems.push(`image without alt text: ${img.src.slice(0, 60)}`);
+    else if (visible(img) && (/\\.(png|jpe?g|gif|svg|webp)$/i.test(alt) || /^(\\.\\.?\\/|\\/|_images)/.test(alt)))
+      problems.push(`image whose alt text is a file name, not a description: ${alt.slice(0, 80)}`);
   });
   // One copy of each toggle and of the search field; no second header.
   const shown = sel => [...document.querySelectorAll(sel)].filter(visible).length;
@@ -311,3 +321,93 @@ def test_search_snippets_show_no_tex_source(site_url, browser):
     tex = [text for text in snippets if re.search(r"\\\(|\\\[|\\[A-Za-z]+", text)]
     assert not tex, tex
     page.close()
+
+
+# --- static figures: readable on a phone, described in words --------------------------------
+
+def chapter_notebooks(built_site):
+    """The executed chapter notebooks the site offers for download."""
+    notebooks = sorted((built_site / "_sources" / "chapters").glob("*.ipynb"))
+    assert notebooks, f"no executed chapter notebooks under {built_site / '_sources' / 'chapters'}"
+    return notebooks
+
+
+def static_figures(built_site):
+    """(chapter, cell index, PNG bytes, output metadata) of every image a chapter shows
+    inline (the interactive figures' frames live in widget state, not here)."""
+    found = []
+    for notebook in chapter_notebooks(built_site):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        for index, cell in enumerate(cells):
+            for output in cell.get("outputs", []):
+                if "image/png" in output.get("data", {}):
+                    found.append((notebook.stem, index, base64.b64decode(output["data"]["image/png"]),
+                                  output.get("metadata", {})))
+    return found
+
+
+def test_every_static_figure_has_text_readable_on_a_phone(site):
+    """A phone scales a figure to its 358 px column: a text of s points in an image W px
+    wide at d dpi is s * d / 72 * min(1, 358 / W) px there; every figure's smallest text
+    must be at least 10 px. The smallest text (drawings' labels included) is measured
+    while the figure is shown (lectlib.widgets.readable_inline_figures, recorded in the
+    output's metadata); the width is read here from the image the site serves."""
+    from PIL import Image
+
+    figures = static_figures(site)
+    assert len(figures) >= 10, f"only {len(figures)} static figures found in the chapters"
+    problems = []
+    for chapter, index, png, metadata in figures:
+        where = f"{chapter}, cell {index}"
+        if not (site / "_images" / f"{hashlib.sha256(png).hexdigest()}.png").exists():
+            problems.append(f"{where}: the page does not serve this image")
+        report = metadata.get("lectlib", {}).get("readable")
+        if report is None:
+            problems.append(f"{where}: shown without lectlib.widgets.readable_inline_figures()")
+            continue
+        with Image.open(io.BytesIO(png)) as image:
+            width = image.size[0]
+        px = report["smallest_text_points"] * report["dpi"] / 72 * min(1.0, widgets.PHONE_COLUMN_PX / width)
+        if px < widgets.MIN_TEXT_PX_ON_PHONE - 1e-6:
+            problems.append(f"{where}: {report['smallest_text']!r} is {px:.1f} px on a phone")
+    assert not problems, problems
+
+
+class ImageTags(html.parser.HTMLParser):
+    """The attributes of every <img> in a page (not those inside scripts' data)."""
+
+    def __init__(self):
+        super().__init__()
+        self.images = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs))
+
+
+def looks_like_a_file_name(alt):
+    return bool(re.search(r"\.(png|jpe?g|gif|svg|webp)$", alt, re.I) or re.match(r"(\.\.?/|/|_images)", alt)
+                or not re.search(r"\s", alt))
+
+
+def test_every_image_in_a_chapter_says_what_it_shows(site):
+    """Static figures' alt text is written by the page (MyST-NB's image option ``alt``),
+    never MyST-NB's default, the image's path. The interactive frames are checked in the
+    browser (check_sliders)."""
+    problems, count = [], 0
+    for page in sorted((site / "chapters").glob("*.html")):
+        parser = ImageTags()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for image in parser.images:
+            count += 1
+            alt = (image.get("alt") or "").strip()
+            if not alt or looks_like_a_file_name(alt) or len(alt) < 20:
+                problems.append(f"{page.name}: {image.get('src', '')[:60]} has alt {alt[:80]!r}")
+    assert count >= 10, f"only {count} images in the chapters"
+    assert not problems, problems
+
+
+def test_the_alt_text_check_knows_a_file_name():
+    assert looks_like_a_file_name("../_images/8b3ed7b6be4f4429242b35826036cd6e.png")
+    assert looks_like_a_file_name("figure.png") and looks_like_a_file_name("_images/x")
+    assert not looks_like_a_file_name("Training loss on a log scale against the Adam step")
