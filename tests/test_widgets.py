@@ -256,9 +256,12 @@ def test_a_drawings_label_keeps_its_size_and_the_report_says_it_is_too_small():
 def shell():
     from IPython.core.interactiveshell import InteractiveShell
 
+    existed = InteractiveShell.initialized()
     shell = InteractiveShell.instance()
     yield shell
     shell.display_formatter.ipython_display_formatter.pop(Figure, None)
+    if not existed:                  # leave no IPython shell behind for later tests
+        InteractiveShell.clear_instance()
 
 
 def published(shell, obj):
@@ -312,3 +315,11 @@ def test_a_drawing_with_its_axes_turned_off_is_left_as_it_is():
     assert all(widgets._is_drawing_text(t) for t in widgets.shown_texts(fig))
     assert report["smallest_text_px_on_phone"] >= widgets.MIN_TEXT_PX_ON_PHONE, report
     plt.close(fig)
+
+
+def test_outside_ipython_readable_inline_figures_does_nothing():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if InteractiveShell.initialized():
+        pytest.skip("an IPython shell runs in this process")
+    assert widgets.readable_inline_figures() is False
