@@ -14,6 +14,10 @@ page's ordinary inline figures keep showing after a widget.
 Each frame is an ``<img>`` with alt text (what the figure shows and the parameter
 values of that frame), its text is enlarged until it stays readable on a phone, and
 the sliders fill the width they have (at most 420 px) with the value readout inside it.
+
+A page's static figures get the same readable text through :func:`readable_inline_figures`,
+which a chapter calls once in its first cell: the one global change this module makes,
+on request, to the IPython display of matplotlib figures (not to matplotlib).
 """
 import base64
 import html
