@@ -348,6 +348,8 @@ def test_what_the_sandbox_reported_reaches_the_page_only_in_fixed_words():
                      "cell 4: uses jax.grad (line 2); this exercise is by hand",
                      "cell 4: uses jax.q0_71234; this exercise is by hand"))
     shown = feedback.safe_message(check, status.text(), status)
-    assert "71234" not in shown and "uses jax.grad (line 2)" in shown and "errors in 2 cells" in shown
+    assert "71234" not in shown and "uses jax.grad (line 2)" in shown
+    assert "errors in 2 cells (the first, cell 3, raised ValueError;" in shown
+    assert "cell 9, raised an exception" in feedback.safe_status_text("errors in 1 cell (cell 9: V0_71234: x)")
     page = feedback.summary_html(checks.load("bptt"), type("R", (), {"checks": [], "status": status})())
     assert "71234" not in page and "errors in 2 cells" in page

@@ -202,10 +202,16 @@ def safe_status_text(text, kind=None):
     ``"<kind>: "`` prefix) without what the runner reported in words: the errors of the
     student's own cells only as their number, and, for what stopped a run, the step it
     reached only when it reads ``cell N`` or ``check <grade id>``."""
-    errors = re.match(r"errors in (\d+) cells? \(", text)
+    errors = re.match(r"errors in (\d+) cells? \((?:cell (\d{1,6}): ([A-Za-z_]\w*))?", text)
     if errors:
+        # judge writes "errors in N cells (cell <number>: <error>; ...)"; the first cell's
+        # number is the grader's (an integer it checked), the error's type is shown if known.
         count = int(errors.group(1))
-        return (f"errors in {count} cell{'s' if count > 1 else ''} (run your notebook from the top to see "
+        first = ""
+        if errors.group(2):
+            kind = errors.group(3) if errors.group(3) in KNOWN_EXCEPTIONS else "an exception"
+            first = f"{'the first, ' if count > 1 else ''}cell {int(errors.group(2))}, raised {kind}; "
+        return (f"errors in {count} cell{'s' if count > 1 else ''} ({first}run your notebook from the top to see "
                 f"{'them' if count > 1 else 'it'})")
 
     def keep(match):
