@@ -253,7 +253,8 @@ OVERFLOW = """() => {
     }
     const box = el.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;
-    const name = `${el.tagName.toLowerCase()}.${el.className && el.className.baseVal === undefined ? el.className : ''}`;
+    const classes = typeof el.className === 'string' ? el.className : '';
+    const name = `${el.tagName.toLowerCase()}.${classes}`;
     if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
       problems.push(`${name} scrolls sideways: ${el.textContent.slice(0, 60)}`);
     else if (box.right > innerWidth + 1)

@@ -22,10 +22,10 @@ where the student's code sees the hidden arguments, so any text that came from t
 carry them (``raise ValueError(repr(xs))``, a forged step or rule message). The page shows
 such text only in fixed words: an exception's type if it is one of Python's own (its
 message is dropped, for visible cases too: the code may have kept an earlier hidden
-case's arguments), the step a stopped run reached only as ``cell N`` or ``check <id>``,
-errors of the student's own cells only as their number, a forbidden use only when the
-name falls under the rule. Test cells show only the visible test call of the release
-notebook.
+case's arguments), the step a stopped run reached only as ``cell N`` or a real grade id,
+errors in the student's own cells as their number and the first one's cell and type, a
+forbidden use as the rule's own forbidden name (``jax.grad``, ``lectlib``). Test cells
+show only the visible test call of the release notebook.
 
 **Math is typeset by the course's own MathJax, inlined into the page.** The site vendors
 MathJax 3 from npm (``book_support/vendor.py``, pinned by ``book_support/package-lock.json``).
@@ -115,6 +115,15 @@ def mathjax_script(path=None, vendor_script=None):
 
 
 # ---------------------------------------------------------------- the summary
+# The runner and everything it reports live in the sandbox, under the student's control,
+# where the hidden arguments are: any text it sent may carry them. The feedback shows such
+# text only when it is one of a fixed set of words (an exception's type is named only if
+# it is one of Python's own or the grader's), and otherwise says that something was there.
+KNOWN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                             if isinstance(value, type) and issubclass(value, BaseException)) | {"ForbiddenUse"}
+TRUSTED_STEP = re.compile(r"cell \d{1,6}|start-up")
+
+
 def _reasons(check):
     return [rule.reason for rule in check.rules]
 
@@ -154,30 +163,31 @@ def safe_message(check, message, status=None):
 
 
 def safe_rule_message(check, message):
-    """A rule verdict ``"<function>: uses <name> (line N); <reason>"`` with ``<name>`` kept
-    only when it is a dotted name under one the rule forbids (it may have been reported by
-    the runner, from inside the sandbox)."""
-    match = re.fullmatch(re.escape(f"{check.function}: uses ") + r"(.*?)( \((?:line \d{1,6}(?: of cell \d{1,6})?|cell \d{1,6})\))?; (.*)", message)
+    """A rule verdict ``"<function>: uses <name> (line N); <reason>"`` with ``<name>``
+    replaced by the rule's own forbidden name it falls under (it may have been reported by
+    the runner, from inside the sandbox, and so carry anything)."""
+    match = re.fullmatch(re.escape(f"{check.function}: uses ") + r"(.*?)" + WHERE + "; (.*)", message)
     if not match:
         return message
     used, line, reason = match.group(1), match.group(2) or "", match.group(3)
-    known = bool(DOTTED.fullmatch(used)) and any(rule.matches(used) for rule in check.rules if rule.reason == reason)
-    return f"{check.function}: uses {used if known else 'something this exercise forbids'}{line}; {reason}"
+    named = _forbidden_name(used, [rule for rule in check.rules if rule.reason == reason])
+    return f"{check.function}: uses {named or 'something this exercise forbids'}{line}; {reason}"
 
 
-# The runner and everything it reports live in the sandbox, under the student's control,
-# where the hidden arguments are: any text it sent may carry them. The feedback shows such
-# text only when it is one of a fixed set of words (an exception's type is named only if
-# it is one of Python's own or the grader's), and otherwise says that something was there.
-KNOWN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
-                             if isinstance(value, type) and issubclass(value, BaseException)) | {"ForbiddenUse"}
-TRUSTED_STEP = re.compile(r"cell \d{1,6}|start-up")
+def _forbidden_name(used, rules):
+    """The forbidden name (a rule's own words, e.g. ``jax.grad``, ``lectlib``) that the
+    reported ``used`` falls under, or ``None``."""
+    if not DOTTED.fullmatch(used):
+        return None
+    return next((name for name in (rule.matches(used) for rule in rules) if name), None)
 
 
 def _grade_ids():
     return {gid for assignment in checks_module.ASSIGNMENTS for gid in checks_module.load(assignment)}
 
 
+# Where judge says a forbidden use happened: " (line 2)", " (line 2 of cell 7)", " (cell 7)".
+WHERE = r"( \((?:line \d{1,6}(?: of cell \d{1,6})?|cell \d{1,6})\))?"
 DOTTED = re.compile(r"[A-Za-z_]\w{0,40}(\.[A-Za-z_]\w{0,40}){0,5}")
 
 
@@ -185,11 +195,10 @@ def safe_note(note, rules):
     """A status note as the student may see it: a use of something forbidden outside the
     graded functions (``cell 4: uses jax.grad (line 2); <reason>``) names it only when it
     falls under a rule of the assignment; other notes as ``safe_status_text`` leaves them."""
-    match = re.fullmatch(r"(cell \d{1,6}: )?uses (.*?)( \((?:line \d{1,6}(?: of cell \d{1,6})?|cell \d{1,6})\))?; (.*)", note)
+    match = re.fullmatch(r"(cell \d{1,6}: )?uses (.*?)" + WHERE + "; (.*)", note)
     if match:
-        used = match.group(2)
-        known = bool(DOTTED.fullmatch(used)) and any(rule.matches(used) for rule in rules)
-        return (f"{match.group(1) or ''}uses {used if known else 'something this assignment forbids'}"
+        named = _forbidden_name(match.group(2), rules)
+        return (f"{match.group(1) or ''}uses {named or 'something this assignment forbids'}"
                 f"{match.group(3) or ''}; {match.group(4)}")
     return safe_status_text(note)
 
