@@ -109,8 +109,8 @@ class AssignmentContext:
         # JAX keys every entry by the compiled program, its options and JAX's version, so an
         # entry never serves another program; a new folder is filled only when what the
         # reference answers run may have changed.
-        digest = digest_of([solution_path, HERE / "executor.py", HERE / "wire.py", HERE / "checks" / "__init__.py",
-                            HERE / "checks" / f"{self.assignment}.py"],
+        digest = digest_of([solution_path, HERE / "assignment.py", HERE / "executor.py", HERE / "wire.py",
+                            HERE / "checks" / "__init__.py", HERE / "checks" / f"{self.assignment}.py"],
                            versions(), nbformat.writes(self.release_notebook))
         folder = self.course.state_dir / "compile-cache" / f"{self.assignment}-{digest[:20]}"
         if (folder / COMPLETE).exists():
@@ -126,7 +126,7 @@ class AssignmentContext:
         plan = plan_stage.build_plan(solution, self.release_notebook, self.checks, limits.cell_seconds)
         # The reference answers are the course's own code: they run outside the sandbox,
         # where the cache folder can be written.
-        result = run_stage.run(plan, limits, unsafe=True, env=compile_cache_environment(filling))
+        result = run_stage.run(plan, limits, unsafe=True, env=compile_cache_environment(filling, fill=True))
         if result.status != "ok":
             shutil.rmtree(filling, ignore_errors=True)
             print(f"warning: {self.assignment}: the reference answers did not run ({result.status}), so grading "
@@ -144,10 +144,16 @@ class AssignmentContext:
 COMPLETE = "complete"
 
 
-def compile_cache_environment(folder):
-    """The variables that make JAX use ``folder`` as its persistent compilation cache for
-    every compiled program, however small or quickly compiled."""
-    return {"JAX_COMPILATION_CACHE_DIR": str(folder), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+def compile_cache_environment(folder, fill=False):
+    """The variables that make JAX look up every compiled program in ``folder`` (its
+    persistent compilation cache) and, with ``fill``, store every one there, however small
+    or quickly compiled; without ``fill`` it never tries to store one.
+
+    XLA's own caches stay off: JAX would put their paths, inside ``folder``, into every
+    program's compile options and so into its key, and the sandbox mounts the folder
+    elsewhere than where it was filled."""
+    return {"JAX_COMPILATION_CACHE_DIR": str(folder), "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if fill else "1e9",
             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
 
 

@@ -1,13 +1,15 @@
 """The JAX compilation cache of grading (``autograder/assignment.py``): filled once per
 assignment from the reference answers, mounted read-only into every sandbox, and
 without effect on what a submission's functions return."""
+import shutil
+
 import nbformat
 import pytest
 
 from autograder import plan as plan_stage
 from autograder import run as run_stage
 from autograder import sandbox, wire
-from autograder.assignment import COMPLETE, AssignmentContext
+from autograder.assignment import COMPLETE, AssignmentContext, compile_cache_environment
 from grading_helpers import NO_SANDBOX, PLANTED_BUGS, SANDBOX_PROBLEMS, new_course, reference_notebook, with_bug
 
 pytestmark = pytest.mark.slow
@@ -56,6 +58,17 @@ def test_the_reference_answers_fill_the_cache_once(context, monkeypatch):
     monkeypatch.setattr(run_stage, "run", must_not_run)
     again = AssignmentContext(context.course, ASSIGNMENT, sandbox.Limits())
     assert again.prepare_compile_cache(sandbox.Limits()) == folder
+
+
+def test_the_cache_serves_every_program_of_the_reference_answers_wherever_it_is_mounted(context, tmp_path):
+    """Run again from a copy at another path, storing whatever it has to compile: nothing
+    new is stored (a key that depended on the folder's path would miss everything)."""
+    copy = shutil.copytree(context.compile_cache, tmp_path / "elsewhere" / "cache")
+    before = sorted(p.name for p in copy.iterdir())
+    plan = plan_stage.build_plan(reference_notebook(ASSIGNMENT), context.release_notebook, context.checks, 60)
+    result = run_stage.run(plan, sandbox.Limits(), unsafe=True, env=compile_cache_environment(copy, fill=True))
+    assert result.status == "ok"
+    assert sorted(p.name for p in copy.iterdir()) == before
 
 
 @pytest.mark.parametrize("variant", ["reference"] + sorted(PLANTED_BUGS[ASSIGNMENT]))
