@@ -38,6 +38,10 @@ LINEAR_MEMORY_LEAKS = '''def linear_memory(h, x, gamma, theta):
         raise ValueError("LEA" + "KED " + repr(np.asarray(theta).tolist()) + repr(np.asarray(h).tolist()))
     return gamma * h + theta.T @ jnp.concatenate([jnp.ones(1, x.dtype), x])
 '''
+# The backward pass by autodiff, which this exercise forbids (line 2 of the answer).
+ELMAN_BACKWARD_BY_AUTODIFF = '''def elman_backward(params, xs, ys, h0):
+    return jax.grad(elman_loss)(params, xs, ys, h0)
+'''
 # Uses lectlib, which no graded answer may.
 APPLY_OUTPUTS_WITH_LECTLIB = '''import lectlib
 
@@ -48,21 +52,23 @@ def apply_outputs(g, hs, xs):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """A course with four 'scans' submissions graded and their feedback written."""
+    """A course with four 'scans' submissions and one 'bptt' graded in one batch (so every
+    student has a row, and a page, for both: the missing ones say so), and their feedback."""
     course = new_course(tmp_path_factory.mktemp("feedback") / "course")
     submissions = tmp_path_factory.mktemp("submissions")
     submit(submissions, "ada", "scans", reference_notebook("scans"))
     submit(submissions, "bob", "scans", with_answer("scans", "scan", SCAN_WRONG_FOR_ONE_STEP))
     submit(submissions, "cy", "scans", with_answer("scans", "linear_memory", LINEAR_MEMORY_LEAKS))
     submit(submissions, "dee", "scans", with_answer("scans", "apply_outputs", APPLY_OUTPUTS_WITH_LECTLIB))
+    submit(submissions, "eve", "bptt", with_answer("bptt", "elman_backward", ELMAN_BACKWARD_BY_AUTODIFF))
     assert autograder(["--course", str(course.root), "grade", str(submissions), "--jobs", "2",
                        "--quiet"] + SANDBOX_FLAGS) == 0
-    assert autograder(["--course", str(course.root), "feedback", "--assignment", "scans"]) == 0
+    assert autograder(["--course", str(course.root), "feedback"]) == 0
     return course
 
 
-def page_path(course, student):
-    return course.feedback_dir / student / "scans" / "scans.html"
+def page_path(course, student, assignment="scans"):
+    return course.feedback_dir / student / assignment / f"{assignment}.html"
 
 
 def without_scripts_and_styles(html):
@@ -116,10 +122,12 @@ def test_the_inlined_mathjax_cannot_end_its_script_early(tmp_path):
 # ---------------------------------------------------------------- a graded course
 @pytest.mark.slow
 def test_feedback_lies_where_release_feedback_looks(graded):
-    for student in ("ada", "bob", "cy", "dee"):
-        folder = graded.feedback_dir / student / "scans"
-        assert page_path(graded, student).is_file()
-        assert (folder / "timestamp.txt").is_file(), "nbgrader's release_feedback reads timestamp.txt"
+    for student in ("ada", "bob", "cy", "dee", "eve"):
+        assert page_path(graded, student).is_file() and page_path(graded, student, "bptt").is_file()
+    for student, assignment in [("ada", "scans"), ("bob", "scans"), ("cy", "scans"), ("dee", "scans"),
+                                ("eve", "bptt")]:      # submitted (a missing notebook has no time stamp)
+        timestamp = graded.feedback_dir / student / assignment / "timestamp.txt"
+        assert timestamp.is_file(), "nbgrader's release_feedback reads timestamp.txt"
     assert not list(graded.feedback_dir.rglob("*.json")), "grading state must not reach the students"
 
 
@@ -138,6 +146,13 @@ def test_the_summary_shows_points_first_failing_case_and_rules(graded):
                                "values (2 of 2 differ)")
     assert rows["linear_memory"][0] == "1 / 1"
     assert '<span class="autograder-total">8 / 10</span>' in bob
+
+    eve = summary_rows(page_path(graded, "eve", "bptt").read_text())
+    assert eve["elman_backward"][0] == "0 / 4"
+    assert eve["elman_backward"][2] == ["Rule broken: uses jax.grad (line 2); this exercise is by hand"], eve
+    assert eve["elman_forward"][0] == "2 / 2"
+    missing = page_path(graded, "eve").read_text()
+    assert "missing: no notebook was submitted" in summary_of(missing)
 
     dee = summary_rows(page_path(graded, "dee").read_text())
     assert dee["apply_outputs"][0] == "0 / 1"
@@ -267,8 +282,9 @@ OVERFLOW = """() => {
 @pytest.mark.slow
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone-390px", "desktop-1280px"])
 def test_feedback_reads_offline_in_a_browser(graded, browser, viewport):
-    for student in ("ada", "bob", "cy", "dee"):
-        page, remote, problems = open_offline(browser, page_path(graded, student), viewport)
+    for student, assignment in [("ada", "scans"), ("bob", "scans"), ("cy", "scans"), ("dee", "scans"),
+                                ("eve", "bptt"), ("eve", "scans")]:
+        page, remote, problems = open_offline(browser, page_path(graded, student, assignment), viewport)
         typeset = page.evaluate("""() => new Promise(done => {
             const start = Date.now();
             (function wait() {
