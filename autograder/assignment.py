@@ -120,28 +120,40 @@ class AssignmentContext:
         from autograder import run as run_stage
 
         solution = nbformat.read(solution_path, as_version=4)
+        remove_abandoned_fillings(folder.parent)
         filling = folder.with_name(f"{folder.name}.filling-{os.getpid()}")
         shutil.rmtree(filling, ignore_errors=True)
         filling.mkdir(parents=True)
-        plan = plan_stage.build_plan(solution, self.release_notebook, self.checks, limits.cell_seconds)
-        # The reference answers are the course's own code: they run outside the sandbox,
-        # where the cache folder can be written.
-        result = run_stage.run(plan, limits, unsafe=True, env=compile_cache_environment(filling, fill=True))
-        if result.status != "ok":
-            shutil.rmtree(filling, ignore_errors=True)
-            print(f"warning: {self.assignment}: the reference answers did not run ({result.status}), so grading "
-                  f"runs without a compilation cache (slower, same results)", file=sys.stderr)
-            return None
-        (filling / COMPLETE).write_text(versions() + "\n")
         try:
-            filling.rename(folder)
-        except OSError:              # another grader filled it first
+            plan = plan_stage.build_plan(solution, self.release_notebook, self.checks, limits.cell_seconds)
+            # The reference answers are the course's own code: they run outside the sandbox,
+            # where the cache folder can be written.
+            result = run_stage.run(plan, limits, unsafe=True, env=compile_cache_environment(filling, fill=True))
+            if result.status != "ok":
+                print(f"warning: {self.assignment}: the reference answers did not run ({result.status}), so "
+                      f"grading runs without a compilation cache (slower, same results)", file=sys.stderr)
+                return None
+            (filling / COMPLETE).write_text(versions() + "\n")
+            try:
+                filling.rename(folder)
+            except OSError:              # another grader filled it first
+                pass
+        finally:
             shutil.rmtree(filling, ignore_errors=True)
         self.compile_cache = folder if (folder / COMPLETE).exists() else None
         return self.compile_cache
 
 
 COMPLETE = "complete"
+
+
+def remove_abandoned_fillings(folder):
+    """Removes cache folders that a grader killed while filling them left behind (their
+    names end in the filling process's id, which no longer runs)."""
+    for filling in Path(folder).glob("*.filling-*"):
+        pid = filling.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(filling, ignore_errors=True)
 
 
 def compile_cache_environment(folder, fill=False):
