@@ -370,7 +370,8 @@ def grade_submission(item, root, ctx, limits, unsafe):
                                               notes + plan.notes)
     answers = read_stage.answers(submission.notebook, {c.answer for c in ctx.checks.values()})
     return judge_stage.GradeResult(item.student, item.assignment, score, ctx.max_score, status, checks,
-                                   submission.digest, name, answers, run.wall_seconds), submission.mtime
+                                   submission.digest, name, answers, run.wall_seconds,
+                                   read_stage.read_secret(root, item.relative)), submission.mtime
 
 
 def run_with_deadlines(work, items, jobs, deadline, failed, stop=None, drain_seconds=DRAIN_SECONDS):

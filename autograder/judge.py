@@ -35,6 +35,7 @@ class GradeResult:
     notebook_name: str | None = None
     answers: dict = dataclasses.field(default_factory=dict)   # grade_id -> the student's answer source
     seconds: float = 0.0                                       # wall time of the sandboxed run
+    secret: str | None = None                                  # nbgrader's submission secret, if submitted with one
 
     def to_json(self):
         data = dataclasses.asdict(self)

@@ -37,6 +37,18 @@ class Submission:
     mtime: float | None = None     # the file's modification time (when it was submitted)
 
 
+SECRET_NAME = "submission_secret.txt"   # what nbgrader's exchange leaves beside a submitted notebook
+
+
+def read_secret(base, notebook_relative):
+    """The nbgrader submission secret beside a submitted notebook (``token_hex`` text),
+    which ``release_feedback`` needs to hand the feedback back; ``None`` if there is none
+    or it is not one."""
+    data, _, _ = read_bounded(base, Path(notebook_relative).parent / SECRET_NAME, 1024)
+    text = (data or b"").decode("ascii", "replace").strip()
+    return text if 0 < len(text) <= 512 and all(c in "0123456789abcdef" for c in text) else None
+
+
 def read_bounded(base, relative, limit):
     """Reads the file ``base / relative`` where everything below ``base`` is untrusted.
 

@@ -14,6 +14,7 @@ import nbformat
 
 from autograder import checks as checks_module
 from autograder.judge import GradeResult
+from autograder.read import SECRET_NAME
 
 
 def state_path(state_dir, student, assignment):
@@ -58,6 +59,12 @@ def record(course, result, ctx, mtime):
     nbformat.write(graded_notebook(ctx.release_notebook, result), folder / f"{result.assignment}.ipynb")
     if timestamp is not None:
         (folder / "timestamp.txt").write_text(timestamp.isoformat(" "))
+    # Feedback copies this folder's other files; release_feedback names the page after the secret.
+    secret = folder / SECRET_NAME
+    if result.secret:
+        secret.write_text(result.secret)
+    else:
+        secret.unlink(missing_ok=True)
     state = {"checks_digest": ctx.digest, "result": result.to_json()}
     path = state_path(course.state_dir, result.student, result.assignment)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,9 @@ def apply_outputs(g, hs, xs):
 '''
 
 
+ADA_SECRET = "5e" * 64
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A course with four 'scans' submissions and one 'bptt' graded in one batch (so every
@@ -57,7 +60,9 @@ def graded(tmp_path_factory):
     course = new_course(tmp_path_factory.mktemp("feedback") / "course")
     submissions = tmp_path_factory.mktemp("submissions")
     submit(submissions, "ada", "scans", reference_notebook("scans"))
+    (submissions / "ada" / "scans" / "submission_secret.txt").write_text(ADA_SECRET)   # as nbgrader's exchange does
     submit(submissions, "bob", "scans", with_answer("scans", "scan", SCAN_WRONG_FOR_ONE_STEP))
+    (submissions / "bob" / "scans" / "submission_secret.txt").write_text("<script>not a secret</script>")
     submit(submissions, "cy", "scans", with_answer("scans", "linear_memory", LINEAR_MEMORY_LEAKS))
     submit(submissions, "dee", "scans", with_answer("scans", "apply_outputs", APPLY_OUTPUTS_WITH_LECTLIB))
     submit(submissions, "eve", "bptt", with_answer("bptt", "elman_backward", ELMAN_BACKWARD_BY_AUTODIFF))
@@ -129,6 +134,25 @@ def test_feedback_lies_where_release_feedback_looks(graded):
         timestamp = graded.feedback_dir / student / assignment / "timestamp.txt"
         assert timestamp.is_file(), "nbgrader's release_feedback reads timestamp.txt"
     assert not list(graded.feedback_dir.rglob("*.json")), "grading state must not reach the students"
+
+
+def test_release_feedback_hands_the_page_back(graded):
+    """nbgrader's release_feedback names each page after the submission's secret (which
+    nbgrader's exchange put beside the submitted notebook); a file that is not a secret is
+    not passed on."""
+    from nbgrader.utils import notebook_hash
+
+    assert (graded.feedback_dir / "ada" / "scans" / "submission_secret.txt").read_text() == ADA_SECRET
+    assert not (graded.feedback_dir / "bob" / "scans" / "submission_secret.txt").exists()
+    (graded.root / ".exchange").mkdir(exist_ok=True)     # the exchange an instructor sets up for nbgrader
+    api = graded.nbgrader_api()
+    api.coursedir.course_id = "rnn"                      # the exchange's name for the course (instructor's config)
+    result = api.release_feedback("scans", "ada")
+    assert result["success"], result.get("error") or result.get("log")
+    released = list((graded.root / ".exchange").rglob("*.html"))
+    checksum = notebook_hash(secret=ADA_SECRET, notebook_id="scans")
+    assert [p.name for p in released] == [f"{checksum}.html"]
+    assert released[0].read_bytes() == page_path(graded, "ada").read_bytes()
 
 
 @pytest.mark.slow
