@@ -260,7 +260,10 @@ class Course:
         if skipped:
             print(f"warning: skipping what is not a student's folder: {', '.join(skipped)}", file=sys.stderr)
         assignments = sorted({w.assignment for w in work}, key=checks_module.ASSIGNMENTS.index)
-        self.ensure_released(assignments)
+        released = self.gradebook_path.exists() and all(
+            (self.release_dir / a / f"{a}.ipynb").exists() for a in assignments)
+        if not released:
+            self.ensure_released(assignments)
         context = {a: AssignmentContext(self, a, limits) for a in assignments}
         for ctx in context.values():
             ctx.warm_references()
@@ -290,8 +293,11 @@ class Course:
         deadline = limits.wall_seconds + GRACE_SECONDS
         interruption.in_batch = True      # from here on a signal winds the batch down
         try:
+            # With the release notebooks there, the gradebook (nbgrader: a second to import) is
+            # checked while the first submissions run.
+            check_gradebook = (lambda: self.ensure_released(assignments)) if released else None
             for i, result, mtime in run_with_deadlines(grade_one, pending, jobs, deadline, failed,
-                                                       interruption.stop):
+                                                       interruption.stop, on_start=check_gradebook):
                 self.record(result, context[result.assignment], mtime)   # never cut short by a signal
                 results[i] = result
                 bar.advance(1)
@@ -374,7 +380,7 @@ def grade_submission(item, root, ctx, limits, unsafe):
                                    read_stage.read_secret(root, item.relative)), submission.mtime
 
 
-def run_with_deadlines(work, items, jobs, deadline, failed, stop=None, drain_seconds=DRAIN_SECONDS):
+def run_with_deadlines(work, items, jobs, deadline, failed, stop=None, drain_seconds=DRAIN_SECONDS, on_start=None):
     """Runs ``work(i)`` for every ``i`` of ``items`` on ``jobs`` daemon threads and yields
     ``(i, result, mtime)`` as each finishes, in this thread. ``work`` returns
     ``(result, mtime)``. An item that raises, or runs longer than ``deadline`` seconds, yields
@@ -383,7 +389,8 @@ def run_with_deadlines(work, items, jobs, deadline, failed, stop=None, drain_sec
 
     Once ``stop`` (a ``threading.Event``) is set, no item starts; those under way get up to
     ``drain_seconds`` to finish and are yielded if they do, except those whose run was
-    stopped (``work`` raised ``sandbox.Interrupted``), which yield nothing; then it returns."""
+    stopped (``work`` raised ``sandbox.Interrupted``), which yield nothing; then it returns.
+    ``on_start()``, if given, runs in this thread once the workers have started."""
     stop = stop if stop is not None else threading.Event()
     todo = queue.Queue()
     for i in items:
@@ -413,6 +420,8 @@ def run_with_deadlines(work, items, jobs, deadline, failed, stop=None, drain_sec
 
     for _ in range(max(1, min(jobs, len(items)))):
         start_worker()
+    if on_start is not None:
+        on_start()
     finished = set()
     drain_until = None
     while len(finished) < len(items):
