@@ -97,7 +97,8 @@ def uninterrupted(submissions, tmp_path_factory):
 # ---------------------------------------------------------------- what a batch leaves
 
 def processes():
-    """``{pid: (ppid, start time, cmdline, cgroup, environ)}`` of every process now."""
+    """``{pid: (ppid, start time, cmdline, cgroup, environ)}`` of every live process now
+    (zombies, dead and waiting for their new parent to reap them, are not)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -112,6 +113,8 @@ def processes():
             except OSError:
                 environ = ""
         except OSError:
+            continue
+        if fields[0] in ("Z", "X"):
             continue
         found[int(entry.name)] = (int(fields[1]), fields[19], cmdline, cgroup, environ)
     return found
