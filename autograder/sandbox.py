@@ -105,6 +105,12 @@ def _owner_alive(pid, start):
     return _start_time(int(pid)) == start
 
 
+def owned_temporary_folder(label):
+    """A new host temporary folder named after this process (``autograder-unsafe-<owner>-<label>-*``),
+    so that ``remove_stale`` removes it should this process be killed before removing it."""
+    return Path(tempfile.mkdtemp(prefix=f"{UNSAFE_PREFIX}{_owner()}-{label}-"))
+
+
 CGROUP_NAME = re.compile(r"^autograder-(\d+)-(\d+)-[0-9a-f]+$")
 OLD_CGROUP_NAME = re.compile(r"^autograder-[0-9a-f]{12}$")     # before names carried their owner
 UNSAFE_PREFIX = "autograder-unsafe-"
@@ -595,7 +601,7 @@ def _run_registered(live, argv, readonly, limits, env, unsafe, stdin):
     host_scratch = group = None
     try:
         if unsafe:
-            host_scratch = Path(tempfile.mkdtemp(prefix=f"{UNSAFE_PREFIX}{_owner()}-"))
+            host_scratch = owned_temporary_folder("scratch")
             live.host_scratch = scratch = host_scratch
         else:
             scratch = Path(SCRATCH)
