@@ -184,7 +184,8 @@ def test_an_interrupted_batch_leaves_nothing_behind_and_continues(submissions, u
             table = processes()
             forked = [pid for pid, info in table.items() if MARKER in info[2]]
             graded = [s for s, _ in states(course)]
-            if len(forked) >= 4 and sorted(graded) == ["a1-reference", "a2-reference"] and len(batch_cgroups(grader.pid)) >= 2:
+            if len(forked) >= 4 and sorted(graded) == ["a1-reference", "a2-reference"] \
+                    and len(batch_cgroups(grader.pid)) >= 2:
                 break
             time.sleep(0.3)
         else:
@@ -282,7 +283,8 @@ def test_a_signal_before_the_batch_stops_at_once_and_during_it_winds_down():
             assert interruption.stop.wait(timeout=5)
             assert sandbox.interrupted() and interruption.signals == [signal.SIGINT]
         assert signal.getsignal(signal.SIGINT) is not interruption.handle
-        assert str(Interrupted(signal.SIGINT, 2, 6)) == "interrupted: 2 of 6 graded; run the same command again to continue"
+        assert str(Interrupted(signal.SIGINT, 2, 6)) == \
+            "interrupted: 2 of 6 graded; run the same command again to continue"
         assert Interrupted(signal.SIGINT, 2, 6).exit_code == 130
     finally:
         sandbox.resume()
@@ -317,7 +319,8 @@ def test_an_interrupted_run_raises_and_leaves_nothing(tmp_path):
     scratch folder and control group, and makes the run raise ``Interrupted``; runs
     refuse to start until ``resume()``."""
     marker = f"{MARKER}-unit"
-    escapee = f"import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    os.execv(sys.executable, {SLEEPER.replace(MARKER, marker)})\ntime.sleep(600)"
+    escapee = ("import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n"
+               f"    os.execv(sys.executable, {SLEEPER.replace(MARKER, marker)})\ntime.sleep(600)")
     limits = sandbox.Limits(wall_seconds=120)
     outcome = {}
 
