@@ -2,7 +2,6 @@
 (``executor.py``) and the wire format (``wire.py``), the only course files it sees."""
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from autograder import sandbox
@@ -25,7 +24,7 @@ def run(plan, limits, unsafe=False, compile_cache=None, env=None):
 
         if unsafe:
             # Nothing is read-only without the sandbox: the run gets a copy it may spoil.
-            private_copy = Path(tempfile.mkdtemp(prefix="autograder-unsafe-cache-"))
+            private_copy = sandbox.owned_temporary_folder("cache")
             compile_cache = shutil.copytree(compile_cache, private_copy / "cache")
         readonly.append(compile_cache)
         environment.update(compile_cache_environment(compile_cache))
