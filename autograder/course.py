@@ -251,12 +251,7 @@ class Course:
         limits = limits or sandbox.Limits()
         jobs = jobs or os.cpu_count() or 1
         submissions = Path(submissions)
-        if not submissions.is_dir():
-            raise CourseError(f"no submissions folder at {submissions}")
-        course_assignments = self.assignments()
-        if assignment is not None and assignment not in course_assignments:
-            raise CourseError(f"unknown assignment {assignment!r}; the course has {', '.join(course_assignments)}")
-        work, skipped = read_stage.find_submissions(submissions, course_assignments, assignment)
+        work, skipped = self.find_work(submissions, assignment)
         if skipped:
             print(f"warning: skipping what is not a student's folder: {', '.join(skipped)}", file=sys.stderr)
         assignments = sorted({w.assignment for w in work}, key=checks_module.ASSIGNMENTS.index)
@@ -314,6 +309,17 @@ class Course:
         if interruption.stop.is_set():
             raise Interrupted(interruption.signals[0], len(graded), len(work))
         return results
+
+    def find_work(self, submissions, assignment=None):
+        """``read.find_submissions`` of the folder ``submissions``, for ``assignment`` or every
+        assignment of the course; ``CourseError`` if there is no such folder or assignment."""
+        submissions = Path(submissions)
+        if not submissions.is_dir():
+            raise CourseError(f"no submissions folder at {submissions}")
+        course_assignments = self.assignments()
+        if assignment is not None and assignment not in course_assignments:
+            raise CourseError(f"unknown assignment {assignment!r}; the course has {', '.join(course_assignments)}")
+        return read_stage.find_submissions(submissions, course_assignments, assignment)
 
     def previous_result(self, item, root, ctx):
         """The saved result of ``item`` if neither the notebook nor anything the grade

@@ -269,16 +269,13 @@ def run(course, submissions, assignment=None, out=None, threshold=DEFAULT_THRESH
     only ``assignment``); returns the ``Report`` of each."""
     check_settings(threshold, noise, min_match)
     submissions = Path(submissions)
-    if not submissions.is_dir():
-        raise SimilarityError(f"no submissions folder at {submissions}")
+    try:
+        work, _ = course.find_work(submissions, assignment)
+    except CourseError as exc:
+        raise SimilarityError(str(exc)) from None
     course_assignments = course.assignments()
-    if assignment is not None and assignment not in course_assignments:
-        raise SimilarityError(f"unknown assignment {assignment!r}; the course has {', '.join(course_assignments)}")
-    if assignment:
-        chosen = [assignment]
-    else:       # the assignments that some student has a folder for, as grading chooses them
-        work, _ = read_stage.find_submissions(submissions, course_assignments)
-        chosen = [a for a in course_assignments if any(w.assignment == a for w in work)]
+    # the assignments that some student has a folder for, as grading chooses them
+    chosen = [assignment] if assignment else [a for a in course_assignments if any(w.assignment == a for w in work)]
     if not chosen:
         raise SimilarityError(f"no submissions in {submissions} (expected <student_id>/<assignment>/<assignment>.ipynb "
                               f"for one of {', '.join(course_assignments)})")
