@@ -1,4 +1,5 @@
-"""``autograder``: release homework, grade submissions, write feedback, validate a notebook.
+"""``autograder``: release homework, grade submissions, write feedback, validate a notebook,
+compare answers for copying.
 
     autograder release [--course DIR]
     autograder grade SUBMISSIONS [--assignment A] [--jobs N] [--csv PATH] [--regrade] [--unsafe]
