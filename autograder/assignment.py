@@ -12,7 +12,7 @@ same program either way, so the results are the ones grading without the cache g
 import dataclasses
 import hashlib
 import json
-import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -21,6 +21,7 @@ import nbformat
 import numpy as np
 
 from autograder import checks as checks_module
+from autograder import sandbox
 
 HERE = Path(__file__).resolve().parent
 
@@ -100,7 +101,6 @@ class AssignmentContext:
         self.references = {gid: [values[(gid, i)] for i in range(len(check.cases))]
                            for gid, check in self.checks.items()}
 
-
     def prepare_compile_cache(self, limits):
         """Fills (once per version of the assignment) and returns the JAX compilation cache
         of this assignment: the folder of what compiling the reference answers produced.
@@ -109,7 +109,7 @@ class AssignmentContext:
         # JAX keys every entry by the compiled program, its options and JAX's version, so an
         # entry never serves another program; a new folder is filled only when what the
         # reference answers run may have changed.
-        digest = digest_of([solution_path, HERE / "assignment.py", HERE / "executor.py", HERE / "wire.py",
+        digest = digest_of([solution_path, HERE / "plan.py", HERE / "run.py", HERE / "executor.py", HERE / "wire.py",
                             HERE / "checks" / "__init__.py", HERE / "checks" / f"{self.assignment}.py"],
                            versions(), nbformat.writes(self.release_notebook))
         folder = self.course.state_dir / "compile-cache" / f"{self.assignment}-{digest[:20]}"
@@ -121,14 +121,15 @@ class AssignmentContext:
 
         solution = nbformat.read(solution_path, as_version=4)
         remove_abandoned_fillings(folder.parent)
-        filling = folder.with_name(f"{folder.name}.filling-{os.getpid()}")
+        filling = folder.with_name(f"{folder.name}.filling-{sandbox.owner()}")
         shutil.rmtree(filling, ignore_errors=True)
         filling.mkdir(parents=True)
         try:
             plan = plan_stage.build_plan(solution, self.release_notebook, self.checks, limits.cell_seconds)
             # The reference answers are the course's own code: they run outside the sandbox,
             # where the cache folder can be written.
-            result = run_stage.run(plan, limits, unsafe=True, env=compile_cache_environment(filling, fill=True))
+            result = run_stage.run(plan, limits, unsafe=True,
+                                   env=run_stage.compile_cache_environment(filling, fill=True))
             if result.status != "ok":
                 print(f"warning: {self.assignment}: the reference answers did not run ({result.status}), so "
                       f"grading runs without a compilation cache (slower, same results)", file=sys.stderr)
@@ -147,26 +148,16 @@ class AssignmentContext:
 COMPLETE = "complete"
 
 
+FILLING_NAME = re.compile(r"\.filling-(\d+)-(\d+)$")
+
+
 def remove_abandoned_fillings(folder):
     """Removes cache folders that a grader killed while filling them left behind (their
-    names end in the filling process's id, which no longer runs)."""
+    names end in their owner, ``sandbox.owner()``, which no longer runs)."""
     for filling in Path(folder).glob("*.filling-*"):
-        pid = filling.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+        named = FILLING_NAME.search(filling.name)
+        if named and not sandbox.owner_alive(*named.groups()):
             shutil.rmtree(filling, ignore_errors=True)
-
-
-def compile_cache_environment(folder, fill=False):
-    """The variables that make JAX look up every compiled program in ``folder`` (its
-    persistent compilation cache) and, with ``fill``, store every one there, however small
-    or quickly compiled; without ``fill`` it never tries to store one.
-
-    XLA's own caches stay off: JAX would put their paths, inside ``folder``, into every
-    program's compile options and so into its key, and the sandbox mounts the folder
-    elsewhere than where it was filled."""
-    return {"JAX_COMPILATION_CACHE_DIR": str(folder), "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if fill else "1e9",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
 
 
 def flatten(value, arrays):

@@ -14,14 +14,12 @@ WIRE = HERE / "wire.py"
 def run(plan, limits, unsafe=False, compile_cache=None, env=None):
     """The ``sandbox.RunResult`` of running ``plan`` (a ``plan.Plan``) under ``limits``.
 
-    ``compile_cache``: a JAX compilation cache folder (``assignment``), mounted read-only
-    and used by JAX in the run. ``env``: variables added to the run's environment."""
+    ``compile_cache``: a JAX compilation cache folder (``assignment`` fills it), mounted
+    read-only and used by JAX in the run. ``env``: variables added to the run's environment."""
     plan.header["scratch_bytes"] = 0 if unsafe else int(limits.disk_bytes)
     readonly, environment = [EXECUTOR, WIRE], dict(env or {})
     private_copy = None
     if compile_cache is not None:
-        from autograder.assignment import compile_cache_environment
-
         if unsafe:
             # Nothing is read-only without the sandbox: the run gets a copy it may spoil.
             private_copy = sandbox.owned_temporary_folder("cache")
@@ -34,3 +32,16 @@ def run(plan, limits, unsafe=False, compile_cache=None, env=None):
     finally:
         if private_copy is not None:
             shutil.rmtree(private_copy, ignore_errors=True)
+
+
+def compile_cache_environment(folder, fill=False):
+    """The variables that make JAX look up every compiled program in ``folder`` (its
+    persistent compilation cache) and, with ``fill``, store every one there, however small
+    or quickly compiled; without ``fill`` it never tries to store one.
+
+    XLA's own caches stay off: JAX would put their paths, inside ``folder``, into every
+    program's compile options and so into its key, and the sandbox mounts the folder
+    elsewhere than where it was filled."""
+    return {"JAX_COMPILATION_CACHE_DIR": str(folder), "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if fill else "1e9",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}

@@ -95,20 +95,21 @@ def _start_time(pid):
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _owner():
+def owner():
     """This process as the owner of control groups and scratch folders: ``<pid>-<start time>``."""
     pid = os.getpid()
     return f"{pid}-{_start_time(pid)}"
 
 
-def _owner_alive(pid, start):
+def owner_alive(pid, start):
+    """Whether the owner ``<pid>-<start time>`` (the two parts, as text) still runs."""
     return _start_time(int(pid)) == start
 
 
 def owned_temporary_folder(label):
     """A new host temporary folder named after this process (``autograder-unsafe-<owner>-<label>-*``),
     so that ``remove_stale`` removes it should this process be killed before removing it."""
-    return Path(tempfile.mkdtemp(prefix=f"{UNSAFE_PREFIX}{_owner()}-{label}-"))
+    return Path(tempfile.mkdtemp(prefix=f"{UNSAFE_PREFIX}{owner()}-{label}-"))
 
 
 CGROUP_NAME = re.compile(r"^autograder-(\d+)-(\d+)-[0-9a-f]+$")
@@ -124,7 +125,7 @@ class ControlGroup:
     """One per run: created before the process starts, removed after everything in it is dead."""
 
     def __init__(self, limits, extra_memory=0):
-        self.name = f"autograder-{_owner()}-{uuid.uuid4().hex[:8]}"
+        self.name = f"autograder-{owner()}-{uuid.uuid4().hex[:8]}"
         self.paths = {}
         if (CGROUP_ROOT / "cgroup.controllers").exists():
             self.version = 2
@@ -536,7 +537,7 @@ def remove_stale(now=None):
         for child in children:
             named = CGROUP_NAME.match(child.name)
             if named:
-                if _owner_alive(*named.groups()):
+                if owner_alive(*named.groups()):
                     continue
                 _kill_cgroup_folder(child)
             elif OLD_CGROUP_NAME.match(child.name):
@@ -556,7 +557,7 @@ def remove_stale(now=None):
         candidates = []
     for folder in candidates:
         named = UNSAFE_NAME.match(folder.name)
-        if named and not _owner_alive(*named.groups()) and folder.is_dir() and not folder.is_symlink():
+        if named and not owner_alive(*named.groups()) and folder.is_dir() and not folder.is_symlink():
             _kill_by_environment(folder)
             _remove_tree(folder)
             folders += not folder.exists()

@@ -1,6 +1,7 @@
 """The JAX compilation cache of grading (``autograder/assignment.py``): filled once per
 assignment from the reference answers, mounted read-only into every sandbox, and
 without effect on what a submission's functions return."""
+import os
 import shutil
 
 import nbformat
@@ -9,7 +10,8 @@ import pytest
 from autograder import plan as plan_stage
 from autograder import run as run_stage
 from autograder import sandbox, wire
-from autograder.assignment import COMPLETE, AssignmentContext, compile_cache_environment
+from autograder.assignment import COMPLETE, AssignmentContext, remove_abandoned_fillings
+from autograder.run import compile_cache_environment
 from grading_helpers import NO_SANDBOX, PLANTED_BUGS, SANDBOX_PROBLEMS, new_course, reference_notebook, with_bug
 
 pytestmark = pytest.mark.slow
@@ -97,3 +99,13 @@ def test_a_submission_cannot_change_the_cache(context):
     assert status == "ok"
     assert all(error and "Read-only file system" in error for error in errors), errors
     assert sorted((p.name, p.stat().st_size) for p in folder.iterdir()) == before
+
+
+def test_only_fillings_of_graders_that_no_longer_run_are_removed(tmp_path):
+    dead = tmp_path / f"scans-0123.filling-{os.getpid()}-999999999"      # this pid, another start: gone
+    alive = tmp_path / f"scans-4567.filling-{sandbox.owner()}"
+    finished = tmp_path / "scans-89ab"
+    for folder in (dead, alive, finished):
+        folder.mkdir()
+    remove_abandoned_fillings(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, finished.name])
