@@ -211,9 +211,13 @@ class Course:
             released.append(self.release_dir / assignment / f"{assignment}.ipynb")
         return released
 
+    def unreleased(self, assignments):
+        """Those of ``assignments`` without a release notebook, or all if there is no gradebook."""
+        return [a for a in assignments if not (self.release_dir / a / f"{a}.ipynb").exists()
+                or not self.gradebook_path.exists()]
+
     def ensure_released(self, assignments):
-        missing = [a for a in assignments if not (self.release_dir / a / f"{a}.ipynb").exists()
-                   or not self.gradebook_path.exists()]
+        missing = self.unreleased(assignments)
         if missing:
             self.release(missing)
         with self.gradebook() as gb:
@@ -255,8 +259,7 @@ class Course:
         if skipped:
             print(f"warning: skipping what is not a student's folder: {', '.join(skipped)}", file=sys.stderr)
         assignments = sorted({w.assignment for w in work}, key=checks_module.ASSIGNMENTS.index)
-        released = self.gradebook_path.exists() and all(
-            (self.release_dir / a / f"{a}.ipynb").exists() for a in assignments)
+        released = not self.unreleased(assignments)
         if not released:
             self.ensure_released(assignments)
         context = {a: AssignmentContext(self, a, limits) for a in assignments}
