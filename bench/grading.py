@@ -81,21 +81,26 @@ def ours(course_root, jobs, unsafe=False):
     return timed(command + (["--unsafe"] if unsafe else []), course_root)
 
 
+def runner_seconds(steps, unsafe=False):
+    """Wall seconds of the runner executing a plan of ``steps`` (cells only) through the
+    grader's run stage, sandboxed unless ``unsafe``."""
+    from autograder import plan as plan_stage
+    from autograder import run as run_stage
+    from autograder.sandbox import Limits
+
+    plan = plan_stage.Plan({"kind": "plan", "steps": steps, "cell_seconds": 60, "scratch_bytes": 0,
+                            "watch": {}, "reasons": {}}, [], [], {}, {})
+    result = run_stage.run(plan, Limits(), unsafe=unsafe)
+    assert result.status == "ok", result
+    return result.wall_seconds
+
+
 def sandbox_overhead(repeats=9):
     """Median seconds of a one-cell runner plan, sandboxed and not, measured alternately."""
-    from autograder import wire
-    from autograder.run import EXECUTOR, WIRE
-    from autograder.sandbox import Limits, run_sandboxed
-
-    plan = wire.frame({"kind": "plan", "steps": [{"cell": "import jax.numpy as jnp"}], "cell_seconds": 60,
-                       "scratch_bytes": 0, "watch": {}, "reasons": {}})
     samples = {"sandboxed": [], "unsafe": []}
     for _ in range(repeats):
         for mode in ("sandboxed", "unsafe"):
-            result = run_sandboxed([sys.executable, str(EXECUTOR)], readonly=[EXECUTOR, WIRE], limits=Limits(),
-                                   unsafe=(mode == "unsafe"), stdin=plan)
-            assert result.status == "ok", result
-            samples[mode].append(result.wall_seconds)
+            samples[mode].append(runner_seconds([{"cell": "import jax.numpy as jnp"}], unsafe=(mode == "unsafe")))
     return {mode: statistics.median(values) for mode, values in samples.items()}
 
 
@@ -114,16 +119,8 @@ def breakdown(course, repeats=3):
     from autograder.sandbox import Limits
 
     limits = Limits()
-
-    def runner(steps, **options):
-        plan = plan_stage.Plan({"kind": "plan", "steps": steps, "cell_seconds": 60, "scratch_bytes": 0,
-                                "watch": {}, "reasons": {}}, [], [], {}, {})
-        result = run_stage.run(plan, limits, **options)
-        assert result.status == "ok", result
-        return result.wall_seconds
-
-    start = median_seconds(lambda: runner([]), repeats)
-    with_jax = median_seconds(lambda: runner([{"cell": "import jax, jax.numpy"}]), repeats)
+    start = median_seconds(lambda: runner_seconds([]), repeats)
+    with_jax = median_seconds(lambda: runner_seconds([{"cell": "import jax, jax.numpy"}]), repeats)
     rows = {}
     folder = course.root / "breakdown"
     for assignment in ("scans", "losses", "bptt", "gated"):
