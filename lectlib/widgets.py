@@ -310,6 +310,7 @@ _TEX_SYMBOLS = {
     "theta": "θ", "lambda": "λ", "mu": "μ", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ",
     "Delta": "Δ", "Sigma": "Σ", "sum": "Σ", "top": "ᵀ", "cdot": "·", "times": "×",
     "infty": "∞", "leq": "≤", "geq": "≥", "approx": "≈", "to": "→", "odot": "⊙",
+    "partial": "∂", "nabla": "∇", "max": "max", "min": "min", "log": "log",
 }
 
 
@@ -320,7 +321,8 @@ def plain_text(label):
     def symbol(match):
         return _TEX_SYMBOLS.get(match.group(1), match.group(1))
 
-    text = re.sub(r"\\([A-Za-z]+)\s?", symbol, label)
+    text = label.replace("\\|", "‖").replace("\\,", " ").replace("\\;", " ")
+    text = re.sub(r"\\([A-Za-z]+)\s?", symbol, text)
     return re.sub(r"\s+", " ", text.replace("$", "").replace("{", "").replace("}", "")).strip()
 
 
@@ -349,9 +351,15 @@ def describe_figure(fig):
     return "; ".join(parts) if parts else "a figure"
 
 
+def slider_label(name):
+    """A parameter's name as its slider says it (and a screen reader reads it): words, not
+    ``units_updated``."""
+    return name.replace("_", " ")
+
+
 def _alt_text(description, values):
     """The alt text of one frame: the description and the frame's parameter values."""
-    shown = ", ".join(f"{name} = {_format_value(value)}" for name, value in values.items())
+    shown = ", ".join(f"{slider_label(name)} = {_format_value(value)}" for name, value in values.items())
     return f"Interactive figure, {shown}: {description}"
 
 
@@ -424,8 +432,8 @@ def interactive_figure(render, dpi=80, alt=None, **grids):
         ipywidgets.SelectionSlider(
             options=[_format_value(v) for v in vals],
             value=_format_value(vals[0]),
-            description=name,
-            tooltip=f"{name}: move the slider to change the figure",
+            description=slider_label(name),
+            tooltip=f"{slider_label(name)}: move the slider to change the figure",
             continuous_update=True,
             style={"description_width": "initial"},
             layout=ipywidgets.Layout(width="100%", max_width=SLIDER_MAX_WIDTH),

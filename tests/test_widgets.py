@@ -169,6 +169,8 @@ def test_alt_text_given_by_the_page_wins():
 
 def test_plain_text_turns_mathtext_into_words():
     assert widgets.plain_text(r"scale $\theta_1$, $\gamma^{k}$") == "scale θ_1, γ^k"
+    # chapter 7's gradient norm: no TeX left for a screen reader to spell out
+    assert widgets.plain_text(r"$\|\partial h_T / \partial h_{T-k}\|$") == "‖∂h_T / ∂h_T-k‖"
 
 
 @pytest.mark.parametrize("width", [3.0, 5.5, 7.0, 9.0])
@@ -194,6 +196,10 @@ def test_sliders_fill_their_column_up_to_a_limit_and_show_the_whole_name():
     assert slider.layout.width == "100%" and slider.layout.max_width == widgets.SLIDER_MAX_WIDTH
     assert slider.style.description_width == "initial"
     assert slider.description == "gamma"
+    # a name of two words is read as two words, not "units underscore updated"
+    box = widgets.interactive_figure(lambda units_updated: labelled("x")(gamma=0.5), units_updated=[0, 16])
+    assert box.children[0].description == "units updated"
+    assert frame_alt(box.children[-1].children[1]).startswith("Interactive figure, units updated = 16: ")
 
 
 # --- static (inline) figures on a phone ----------------------------------------------------
