@@ -27,6 +27,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 from autograder.course import Course, CourseError, Interrupted
 from autograder.sandbox import Limits
+from autograder.verdict import inert
 
 
 def build_parser():
@@ -86,7 +87,7 @@ def build_parser():
 
 def print_table(results, out=sys.stdout):
     rows = [("student", "assignment", "score", "max", "status")]
-    rows += [(r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status.text()) for r in results]
+    rows += [(inert(r.student), r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status.text()) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         out.write("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4] + "\n")
@@ -162,10 +163,11 @@ def validate(course, args):
         (scratch_course / "solutions").symlink_to(course.solutions)
         result = Course(scratch_course).grade(submissions, assignment, jobs=1, csv_path=Path(folder) / "g.csv",
                                               unsafe=args.unsafe, progress=False)[0]
+    # What a student sees: typed verdicts in fixed words (a notebook validated here may be a student's).
     for check in result.checks:
-        mark = "passed" if check.points >= check.max_points else "FAILED"
-        print(f"[{mark}] {check.points:g}/{check.max_points:g}  {check.message}")
-    print(f"\n{assignment}: {result.score:g} of {result.max_score:g} points; {result.status.text()}")
+        mark = "passed" if check.passed else "FAILED"
+        print(f"[{mark}] {check.points:g}/{check.max_points:g}  {check.function}: {check.student_text()}")
+    print(f"\n{assignment}: {result.score:g} of {result.max_score:g} points; {result.status.student_text()}")
     return 0
 
 

@@ -380,7 +380,7 @@ def grade_submission(item, root, ctx, limits, unsafe):
     notes = ([item.note] if item.note else []) + submission.notes
     plan = plan_stage.build_plan(submission.notebook, ctx.release_notebook, ctx.checks, limits.cell_seconds)
     run = run_stage.run(plan, limits, unsafe, compile_cache=ctx.compile_cache)
-    recorded = decode_stage.decode(run.results, limits.result_bytes)
+    recorded = decode_stage.decode(run.results, plan.sequence(), limits.result_bytes)
     checks, score, status = judge_stage.judge(ctx.checks, ctx.references, plan, recorded, run, limits,
                                               notes + plan.notes)
     answers = read_stage.answers(submission.notebook, {c.answer for c in ctx.checks.values()})

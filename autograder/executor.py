@@ -18,7 +18,9 @@ It trusts nothing the student's code produces, and the grader trusts nothing thi
 sends: it only decodes numbers and shapes, and judges them itself.
 """
 import importlib
+import json
 import os
+import select
 import signal
 import sys
 import time
@@ -149,11 +151,41 @@ def _resolve(dotted):
     return None
 
 
+def _applied_by_student():
+    """Whether the caller of the wrapped callable is a student's cell (not a library
+    module that defines its functions with custom derivatives when imported)."""
+    frame = sys._getframe(2)
+    return frame is not None and frame.f_code.co_filename.startswith("<cell ")
+
+
+def _guarded_init(watch, rule, name, original, student_only):
+    def __init__(self, *args, **kwargs):
+        if rule in watch.rules and (not student_only or _applied_by_student()):
+            watch.violation(rule, name)
+            raise ForbiddenUse(f"{name} may not be used here: {watch.reasons.get(rule)}")
+        return original(self, *args, **kwargs)
+    return __init__
+
+
+def _guarded_call(watch, rule, name, original):
+    def replacement(*args, **kwargs):
+        if rule in watch.rules:
+            watch.violation(rule, name)
+            raise ForbiddenUse(f"{name} may not be used here: {watch.reasons.get(rule)}")
+        return original(*args, **kwargs)
+    replacement.__name__ = getattr(original, "__name__", name.rsplit(".", 1)[-1])
+    replacement.__doc__ = getattr(original, "__doc__", None)
+    return replacement
+
+
 def watch_calls(watch, rule, names):
     """Wraps every callable named in ``names``: a call while a function under ``rule`` runs
     reports a violation and raises ``ForbiddenUse``. Classes get their ``__init__`` wrapped
-    (every reference to the class sees it); functions are replaced in every module that
-    exports them under the watched names."""
+    (every reference to the class sees it); the ``custom_*`` derivative classes only when a
+    student's cell applies them (importing ``jax.nn`` or ``jax.scipy`` creates some, and
+    that is no autodiff). Functions are replaced in every module that exports them under
+    the watched names. The originals stay in the wrappers' closures, not in attributes or
+    defaults a cell could read by name."""
     wrapped = {}
     for dotted in names:
         found = _resolve(dotted)
@@ -161,39 +193,30 @@ def watch_calls(watch, rule, names):
             continue
         owner, attribute, target = found
         if isinstance(target, type):
-            if target in wrapped:
-                continue
-            original = target.__init__
-
-            def __init__(self, *args, __original=original, __name=dotted, **kwargs):
-                if rule in watch.rules:
-                    watch.violation(rule, __name)
-                    raise ForbiddenUse(f"{__name} may not be used here: {watch.reasons.get(rule)}")
-                return __original(self, *args, **kwargs)
-
-            target.__init__ = __init__
-            wrapped[target] = __init__
+            if target not in wrapped:
+                student_only = attribute.startswith("custom_")
+                target.__init__ = wrapped[target] = _guarded_init(watch, rule, dotted, target.__init__, student_only)
             continue
         if not callable(target) or isinstance(target, type(sys)):
             continue
         if id(target) not in wrapped:
-            def replacement(*args, __original=target, __name=dotted, **kwargs):
-                if rule in watch.rules:
-                    watch.violation(rule, __name)
-                    raise ForbiddenUse(f"{__name} may not be used here: {watch.reasons.get(rule)}")
-                return __original(*args, **kwargs)
-
-            replacement.__name__ = getattr(target, "__name__", attribute)
-            replacement.__doc__ = getattr(target, "__doc__", None)
-            wrapped[id(target)] = replacement
+            wrapped[id(target)] = _guarded_call(watch, rule, dotted, target)
         setattr(owner, attribute, wrapped[id(target)])
 
 
-def _error_text(exc):
-    if isinstance(exc, NotImplementedError):
-        return "not written yet (it raises NotImplementedError)"
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return text if len(text) < 500 else text[:500] + "…"
+def _error_record(exc):
+    """What a call or cell raised, as the wire's typed fields."""
+    if isinstance(exc, ForbiddenUse):
+        status = "forbidden"
+    elif isinstance(exc, NotImplementedError):
+        status = "not-written"
+    else:
+        status = "raised"
+    try:
+        message = str(exc)[:500]
+    except BaseException:
+        message = ""
+    return {"status": status, "exception": type(exc).__name__, "message": message}
 
 
 def build_argument(value, helpers):
@@ -227,20 +250,47 @@ def timed(seconds, fn):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def read_plan(fd, limit=256 * 1024 * 1024):
+def _read_exactly(fd, count, deadline):
+    """``count`` bytes from ``fd``, or ``None`` at its end or past ``deadline``."""
     chunks, size = [], 0
-    while True:
-        chunk = os.read(fd, 1 << 20)
+    while size < count:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+        chunk = os.read(fd, min(count - size, 1 << 20))
         if not chunk:
-            break
+            return None
         chunks.append(chunk)
         size += len(chunk)
-        if size > limit:
-            raise SystemExit("the plan is too large")
-    frames, problem = wire.read_frames(b"".join(chunks))
-    if problem or len(frames) != 1 or frames[0][0].get("kind") != "plan":
-        raise SystemExit(f"no plan on standard input ({problem or 'wrong message'})")
-    return frames[0]
+    return b"".join(chunks)
+
+
+def read_frame(fd, seconds=None, limit=256 * 1024 * 1024):
+    """One ``wire`` frame from ``fd`` as ``(header, blobs)``, or ``None`` (end, timeout,
+    or a malformed frame)."""
+    deadline = time.monotonic() + seconds if seconds is not None else None
+    head = _read_exactly(fd, 4, deadline)
+    if head is None:
+        return None
+    size = int.from_bytes(head, "big")
+    if size > wire.MAX_HEADER_BYTES:
+        return None
+    text = _read_exactly(fd, size, deadline)
+    if text is None:
+        return None
+    try:
+        lengths = json.loads(text).get("blobs", [])
+        total = sum(lengths)
+    except (ValueError, AttributeError, TypeError):
+        return None
+    if total > limit:
+        return None
+    rest = _read_exactly(fd, total, deadline) if total else b""
+    if rest is None:
+        return None
+    frames, problem = wire.read_frames(head + text + rest)
+    return frames[0] if frames and not problem else None
 
 
 def scratch_full(scratch_fd, scratch_bytes):
@@ -255,10 +305,53 @@ def scratch_full(scratch_fd, scratch_bytes):
     return stats.f_bavail * stats.f_frsize < max(64 * 1024, scratch_bytes // 100)
 
 
+def call_check(step, namespace, helpers, channel, watch, cell_seconds):
+    """Asks for each call's arguments in turn and calls the student's function on them.
+    Returns ``False`` when the grader stopped answering (the run ends)."""
+    function_name = step["function"]
+    by_hand = bool(step.get("rules"))
+    for index in range(step["calls"]):
+        call = f"{step['check']}/{index}"
+        channel.send({"kind": "next", "id": call})
+        given = read_frame(0, seconds=cell_seconds)
+        if given is None or given[0].get("kind") != "args" or given[0].get("id") != call:
+            return False
+        header, blobs = given
+        record = {"kind": "call", "id": call}
+        blobs_out = []
+        function = namespace.get(function_name)
+        if not callable(function):
+            record.update(status="not-defined", exception=None, message="")
+            channel.send(record)
+            continue
+        try:
+            args = [build_argument(wire.decode_value(spec, blobs, allow_code=True), helpers)
+                    for spec in header["args"]]
+            if by_hand:
+                # A jitted program compiled before the watch saw it must be traced again.
+                helpers["jax"].clear_caches()
+            watch.call, watch.rules = call, frozenset(step.get("rules", ()))
+            try:
+                value = timed(cell_seconds, lambda: function(*args))
+            finally:
+                watch.call, watch.rules = None, frozenset()
+            record.update(status="ok", value=wire.encode_value(value, blobs_out))
+        except StepTimeout:
+            record.update(status="timed-out", exception=None, message="")
+            blobs_out = []
+        except BaseException as exc:  # the student's code may raise anything, even SystemExit
+            record.update(_error_record(exc))
+            blobs_out = []
+        channel.send(record, blobs_out)
+    return True
+
+
 def main():
-    header, blobs = read_plan(0)
-    os.close(0)
-    channel = Channel(int(os.environ["AUTOGRADER_RESULTS_FD"]))
+    given = read_frame(0)
+    if given is None or given[0].get("kind") != "plan":
+        raise SystemExit("no plan on standard input")
+    header, _ = given
+    channel = Channel(int(os.environ.pop("AUTOGRADER_RESULTS_FD")))
     cell_seconds = float(header.get("cell_seconds", 60))
     scratch_bytes = int(header.get("scratch_bytes") or 0)
     steps = header["steps"]
@@ -297,9 +390,10 @@ def main():
                 code = compile(without_magics(step["cell"]), f"<cell {cell_index}>", "exec")
                 timed(cell_seconds, lambda: exec(code, namespace))
             except StepTimeout:
-                error = f"the cell ran longer than {cell_seconds:g} s and was stopped"
+                error = {"exception": "TimeoutError", "message": f"the cell ran longer than {cell_seconds:g} s"}
             except BaseException as exc:  # whatever the cell raises, even SystemExit, is its own error
-                error = _error_text(exc)
+                error = _error_record(exc)
+                del error["status"]
             channel.send({"kind": "cell", "cell": cell_index, "error": error,
                           "seconds": time.perf_counter() - start})
             watch.cell = None
@@ -312,31 +406,8 @@ def main():
             import jax
             import jax.numpy as jnp
             helpers.update({"np": np, "jax": jax, "jnp": jnp})
-        for call in step["calls"]:
-            record = {"kind": "call", "id": call["id"]}
-            blobs_out = []
-            function = namespace.get(call["function"])
-            if not callable(function):
-                record.update(status="error", message=f"the function `{call['function']}` is not defined "
-                                                      f"(is its cell run without errors?)")
-                channel.send(record)
-                continue
-            try:
-                args = [build_argument(wire.decode_value(spec, blobs, allow_code=True), helpers)
-                        for spec in call["args"]]
-                watch.call, watch.rules = call["id"], frozenset(step.get("rules", ()))
-                try:
-                    value = timed(cell_seconds, lambda: function(*args))
-                finally:
-                    watch.call, watch.rules = None, frozenset()
-                record.update(status="ok", value=wire.encode_value(value, blobs_out))
-            except StepTimeout:
-                record.update(status="error", message=f"the call ran longer than {cell_seconds:g} s and was stopped")
-                blobs_out = []
-            except BaseException as exc:  # the student's code may raise anything, even SystemExit
-                record.update(status="error", message=_error_text(exc))
-                blobs_out = []
-            channel.send(record, blobs_out)
+        if not call_check(step, namespace, helpers, channel, watch, cell_seconds):
+            break
         if scratch_full(scratch_fd, scratch_bytes):
             channel.send({"kind": "disk", "where": f"check {step['check']}"})
             break

@@ -31,10 +31,21 @@ class Plan:
     notes: list                    # what the student changed (deleted or duplicated cells)
     answer_cells: dict             # cell number (1-based, as the runner counts) -> answer grade id
     static: dict                   # check grade id -> [lectlib.homework.rules.Violation]
+    calls: dict = dataclasses.field(default_factory=dict)   # call id -> its "args" frame (bytes)
 
     def message(self):
-        """The plan as the bytes the runner reads."""
+        """The plan as the bytes the runner reads first: cells and checks, no arguments."""
         return wire.frame(self.header, self.blobs)
+
+    def sequence(self):
+        """``[(call id, cells run before it)]`` in the order the runner must ask for them."""
+        order, cells = [], 0
+        for step in self.header["steps"]:
+            if "cell" in step:
+                cells += 1
+            else:
+                order += [(f"{step['check']}/{index}", cells) for index in range(step["calls"])]
+        return order
 
 
 def cell_kinds(release_notebook):
@@ -77,7 +88,7 @@ def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_by
     source = cell_kinds(release_notebook)
     position = {gid: i for i, (gid, _, _) in enumerate(source)}
     by_answer = {check.answer: check for check in checks.values()}
-    blobs, steps, notes = [], [], []
+    blobs, steps, notes, calls = [], [], [], {}
     answer_cells, static = {}, {}
     emitted, seen_answers = set(), {}
 
@@ -92,7 +103,7 @@ def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_by
         if kind == "fixed":
             add_cell(text)
         elif kind == "test":
-            steps.append(check_step(checks[gid], blobs))
+            steps.append(check_step(checks[gid], calls))
         elif kind == "answer":
             notes.append(f"the answer cell '{gid}' was deleted")
 
@@ -129,14 +140,17 @@ def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_by
     watch, reasons = watch_list(checks)
     header = {"kind": "plan", "steps": steps, "cell_seconds": float(cell_seconds), "scratch_bytes": int(scratch_bytes),
               "watch": watch, "reasons": reasons}
-    return Plan(header, blobs, notes, answer_cells, static)
+    return Plan(header, blobs, notes, answer_cells, static, calls)
 
 
-def check_step(check, blobs):
-    """The step that calls the student's function on every case of ``check``."""
-    calls = []
+def check_step(check, calls):
+    """The step that calls the student's function on every case of ``check``: the plan
+    names the function and the number of calls; each call's arguments go into ``calls``
+    (call id -> an ``args`` frame), sent only when the runner makes that call."""
     for index in range(len(check.cases)):
-        args = check.case_args(index)
-        calls.append({"id": f"{check.grade_id}/{index}", "function": check.function,
-                      "args": [wire.encode_value(a, blobs, plain_numbers=True) for a in args]})
-    return {"check": check.grade_id, "rules": [rule.name for rule in check.rules], "calls": calls}
+        blobs = []
+        call = f"{check.grade_id}/{index}"
+        args = [wire.encode_value(a, blobs, plain_numbers=True) for a in check.case_args(index)]
+        calls[call] = wire.frame({"kind": "args", "id": call, "args": args}, blobs)
+    return {"check": check.grade_id, "function": check.function, "rules": [rule.name for rule in check.rules],
+            "calls": len(check.cases)}

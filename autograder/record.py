@@ -15,6 +15,7 @@ import nbformat
 from autograder import checks as checks_module
 from autograder.judge import GradeResult
 from autograder.read import SECRET_NAME
+from autograder.verdict import inert
 
 
 def state_path(state_dir, student, assignment):
@@ -74,7 +75,8 @@ def record(course, result, ctx, mtime):
 
 
 def write_csv(results, path):
-    """One row per student and assignment: ``assignment,student_id,score,max_score,status``."""
+    """One row per student and assignment: ``assignment,student_id,score,max_score,status``.
+    Every cell is inert in a spreadsheet; what a submission chose is cut short and marked."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
@@ -82,7 +84,7 @@ def write_csv(results, path):
         writer = csv.writer(handle)
         writer.writerow(["assignment", "student_id", "score", "max_score", "status"])
         for r in sorted(results, key=lambda r: (checks_module.ASSIGNMENTS.index(r.assignment), r.student)):
-            writer.writerow([r.assignment, r.student, f"{r.score:g}", f"{r.max_score:g}", r.status.text()])
+            writer.writerow([r.assignment, inert(r.student), f"{r.score:g}", f"{r.max_score:g}", r.status.text()])
     temporary.replace(path)
 
 
@@ -101,10 +103,11 @@ def graded_notebook(release_notebook, result):
                 cell.source = answers[gid]
             if gid in verdicts:
                 check = verdicts[gid]
-                if check.points >= check.max_points:
-                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=check.message + "\n")]
+                words = f"{check.function}: {check.student_text()}"
+                if check.passed:
+                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=words + "\n")]
                 else:
-                    cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=check.message,
-                                                           traceback=[f"CheckFailed: {check.message}"])]
+                    cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=words,
+                                                           traceback=[f"CheckFailed: {words}"])]
         notebook.cells.append(cell)
     return notebook

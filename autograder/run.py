@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from autograder import sandbox
+from autograder.decode import Feeder
 
 HERE = Path(__file__).resolve().parent
 EXECUTOR = HERE / "executor.py"
@@ -28,7 +29,7 @@ def run(plan, limits, unsafe=False, compile_cache=None, env=None):
         environment.update(compile_cache_environment(compile_cache))
     try:
         return sandbox.run_sandboxed([sys.executable, str(EXECUTOR)], readonly=readonly, limits=limits,
-                                     unsafe=unsafe, env=environment, stdin=plan.message())
+                                     unsafe=unsafe, env=environment, stdin=Feeder(plan))
     finally:
         if private_copy is not None:
             shutil.rmtree(private_copy, ignore_errors=True)

@@ -26,6 +26,7 @@ never what a grader still running owns.
 """
 import dataclasses
 import os
+import queue
 import re
 import selectors
 import shlex
@@ -379,17 +380,32 @@ class _Stream:
         return True
 
 
-def _feed(fd, data):
-    """Writes the plan to the runner's standard input, then closes it (in a thread: the
-    runner may never read it)."""
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+class _Feed:
+    """Writes to the runner's standard input from a thread of its own (the runner may
+    never read): the first bytes at once, later ones as they are queued; ``None`` closes it."""
+
+    def __init__(self, fd, first):
+        self.fd = fd
+        self.queue = queue.SimpleQueue()
+        self.queue.put(first)
+        threading.Thread(target=self._write, daemon=True).start()
+
+    def put(self, data):
+        self.queue.put(data)
+
+    def _write(self):
+        try:
+            while True:
+                data = self.queue.get()
+                if data is None:
+                    break
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self.fd, view):]
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
 
 
 def _remove_tree(path, seconds=60):
@@ -577,7 +593,12 @@ def run_sandboxed(argv, *, readonly, limits, env=None, unsafe=False, stdin=b""):
         env: variables added to a small clean environment.
         unsafe: no namespaces (no isolation, no disk quota; the scratch folder is a
             temporary folder here) but the same other limits where they can be applied.
-        stdin: bytes the command reads on its standard input.
+        stdin: bytes the command reads on its standard input, or a responder: an object
+            with ``initial`` (bytes sent first) and ``respond(results so far)`` returning
+            bytes to send next (``b""`` for none, ``None`` to close the standard input),
+            asked each time results arrive. This is the grader's side of a conversation
+            with the runner (``decode.Feeder``): a call's arguments enter the sandbox only
+            when that call is made (a responder)
     Returns:
         A ``RunResult``. Status ``"ok"`` means exit code 0. What the command wrote to the
         file descriptor named by ``AUTOGRADER_RESULTS_FD`` is in ``results`` (at most
@@ -648,8 +669,10 @@ def _run_registered(live, argv, readonly, limits, env, unsafe, stdin):
         _kill(process, group)
     stdin_fd = os.dup(process.stdin.fileno())
     process.stdin.close()
-    feeder = threading.Thread(target=_feed, args=(stdin_fd, stdin), daemon=True)
-    feeder.start()
+    responder = None if isinstance(stdin, (bytes, bytearray)) else stdin
+    feed = _Feed(stdin_fd, bytes(stdin) if responder is None else responder.initial)
+    if responder is None:
+        feed.put(None)
 
     def stop(reason):
         if not killed_for:
@@ -686,6 +709,13 @@ def _run_registered(live, argv, readonly, limits, env, unsafe, stdin):
                     selector.unregister(stream.fd)
                 elif stream.overflowed and not killed_for:
                     stop("output-limit")
+                elif responder is not None and stream is streams[2]:
+                    answer = responder.respond(stream.kept)
+                    if answer:
+                        feed.put(answer)
+                    elif answer is None:
+                        feed.put(None)
+                        responder = None
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -696,6 +726,7 @@ def _run_registered(live, argv, readonly, limits, env, unsafe, stdin):
                 pass         # not reaped in time: reported as a timeout all the same
     finally:
         watchdog.cancel()
+        feed.put(None)
         _kill(process, group)
         selector.close()
         for closing in (process.stdout, process.stderr):

@@ -8,18 +8,25 @@ lengths listed in ``header["blobs"]``. Values inside headers (arguments, results
           | {"array": {"dtype": "<f4", "shape": [2, 3], "blob": i}}
           | {"tuple": [value, ...]} | {"dict": {key: value}}
 
-Grader → runner, on the runner's standard input, one frame::
+Grader → runner, on the runner's standard input: first the plan, with no call's arguments::
 
     {"kind": "plan", "steps": [step, ...], "cell_seconds": s, "scratch_bytes": n,
      "watch": {rule name: [dotted name, ...]}, "reasons": {rule name: text}}
-    step = {"cell": source} | {"check": grade_id, "rules": [rule name, ...], "calls": [call, ...]}
-    call = {"id": "grade_id/case", "function": name, "args": [value, ...]}
+    step = {"cell": source} | {"check": grade_id, "function": name, "rules": [rule name, ...], "calls": count}
+
+then, each only in answer to the runner's request for it, ``{"kind": "args", "id":
+"grade_id/case", "args": [value, ...]}``. The grader stops answering (and closes the
+runner's standard input) at the first message out of sequence.
 
 Runner → grader, on the file descriptor named by ``AUTOGRADER_RESULTS_FD``, frames of kinds
-``step`` (``{"step": "cell 3"}``, what runs now), ``cell`` (``{"cell": i, "error": None | text,
-"seconds": s}``), ``call`` (``{"id": id, "status": "ok", "value": value}`` or ``{"id": id,
-"status": "error", "message": text}``), ``violation`` (``{"rule", "used", "line", "cell", "call"}``),
-``disk`` (``{"where": "cell 3"}``: the scratch folder is full) and ``done`` (``{"printed": n}``).
+``step`` (``{"step": "cell 3"}``, what runs now), ``cell`` (``{"cell": i, "error": None |
+{"exception": type name, "message": text}, "seconds": s}``), ``next`` (``{"id": id}``: the
+arguments of this call, please), ``call`` (``{"id": id, "status": "ok", "value": value}`` or
+``{"id": id, "status": "raised" | "not-defined" | "not-written" | "timed-out" | "forbidden",
+"exception": type name, "message": text}``), ``violation`` (``{"rule", "used", "line", "cell",
+"call"}``), ``disk`` (``{"where": "cell 3"}``: the scratch folder is full) and ``done``
+(``{"printed": n}``). The order is the plan's (``decode.Sequence``): every cell reports,
+then each call is asked for and answered once, one at a time.
 
 The runner trusts nothing it receives from student code; the grader trusts nothing it
 receives from the runner: ``read_frames`` and ``decode_value`` check every length, type,
@@ -43,6 +50,7 @@ MAX_HEADER_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 6
 MAX_ITEMS = 256
 MAX_DIMS = 8
+MAX_ELEMENTS = 1 << 28     # no result array is larger; an empty array may not claim 2^62 × 2^62
 DTYPES = frozenset({"|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8"})
 
 
@@ -119,36 +127,45 @@ def read_frames(data, limit=None):
     frame cut short by the end of ``data`` (the runner was killed mid-write) is a problem
     too. ``limit`` bounds the total bytes looked at.
     """
+    frames, problem, _ = read_frames_at(data, 0, limit)
+    return frames, problem
+
+
+def read_frames_at(data, start, limit=None):
+    """``read_frames`` from offset ``start``; also returns the offset after the last whole
+    frame read: ``(frames, problem, end)``."""
+    with memoryview(data) as view:
+        return _read_frames(view, start, len(data) if limit is None else min(len(data), limit))
+
+
+def _read_frames(view, at, end):
     frames = []
-    view = memoryview(data)
-    end = len(data) if limit is None else min(len(data), limit)
-    at = 0
     while at < end:
         if end - at < 4:
-            return frames, "a message was cut short"
+            return frames, "a message was cut short", at
         (size,) = _unpack(">I", view[at:at + 4])
         if size > MAX_HEADER_BYTES:
-            return frames, f"a message header of {size} bytes is larger than {MAX_HEADER_BYTES}"
+            return frames, f"a message header of {size} bytes is larger than {MAX_HEADER_BYTES}", at
         if at + 4 + size > end:
-            return frames, "a message was cut short"
+            return frames, "a message was cut short", at
         try:
             header = _loads(bytes(view[at + 4:at + 4 + size]).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return frames, "a message header is not JSON"
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return frames, "a message header is not JSON", at
         if not isinstance(header, dict) or not isinstance(header.get("blobs", []), list):
-            return frames, "a message header is malformed"
+            return frames, "a message header is malformed", at
         lengths = header.get("blobs", [])
         if not all(type(n) is int and n >= 0 for n in lengths):
-            return frames, "a message header is malformed"
+            return frames, "a message header is malformed", at
+        if at + 4 + size + sum(lengths) > end:
+            return frames, "a message was cut short", at
         at += 4 + size
-        if at + sum(lengths) > end:
-            return frames, "a message was cut short"
         blobs = []
         for n in lengths:
             blobs.append(bytes(view[at:at + n]))
             at += n
         frames.append((header, blobs))
-    return frames, None
+    return frames, None, at
 
 
 def decode_value(spec, blobs, depth=0, allow_code=False):
@@ -174,13 +191,20 @@ def decode_value(spec, blobs, depth=0, allow_code=False):
         dtype, shape, index = body.get("dtype"), body.get("shape"), body.get("blob")
         if dtype not in DTYPES or type(index) is not int or not 0 <= index < len(blobs):
             raise WireError("malformed array")
-        if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(type(n) is int and n >= 0 for n in shape):
+        if not isinstance(shape, list) or len(shape) > MAX_DIMS or \
+                not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape):
             raise WireError("malformed array shape")
-        count = 1
+        count, extent = 1, 1
         for n in shape:
             count *= n
+            extent *= max(n, 1)
         blob = blobs[index]
+        if extent > MAX_ELEMENTS:
+            raise WireError("an array's shape is larger than any result")
         if count * np.dtype(dtype).itemsize != len(blob):
             raise WireError("an array's bytes do not match its shape")
-        return _frombuffer(blob, dtype=np.dtype(dtype)).reshape(shape).copy()
+        try:
+            return _frombuffer(blob, dtype=np.dtype(dtype)).reshape(shape).copy()
+        except (ValueError, OverflowError, MemoryError) as exc:
+            raise WireError("an array could not be rebuilt") from exc
     raise WireError("malformed value")

@@ -7,25 +7,22 @@ looks). We run it with our own template (``templates/autograder_feedback``, whic
 extends nbgrader's ``feedback`` template) and one preprocessor of our own, which
 
 - puts a **summary** at the top of the page: for each graded function the points earned
-  and possible, the first failing case in words (``hidden case 'T = 1': the result has
-  the right shape but wrong values``) or that all cases passed, and any rule the answer
-  broke (``uses jax.grad (line 2); this exercise is by hand``), plus what happened to the
-  notebook as a whole when it was not simply ``ok``;
+  and possible, the first failing case in words (``hidden case 'T = 1': wrong values``) or
+  that all cases passed, and any rule the answer broke (``by hand: no autodiff``), plus
+  what happened to the notebook as a whole when it was not simply ``ok``;
 - rewrites the verdict under each test cell from the **trusted grading state**
   (``.autograder/graded/<student>/<assignment>.json``, written by ``record``), never by
   running anything again.
 
-**Hidden cases are named, never shown.** The verdicts name a hidden case by its label and
-describe a wrong result without numbers (``lectlib.homework.compare`` with
-``show_values=False``). But the runner and everything it reports live in the sandbox,
-where the student's code sees the hidden arguments, so any text that came from there may
-carry them (``raise ValueError(repr(xs))``, a forged step or rule message). The page shows
-such text only in fixed words: an exception's type if it is one of Python's own (its
-message is dropped, for visible cases too: the code may have kept an earlier hidden
-case's arguments), the step a stopped run reached only as ``cell N`` or a real grade id,
-errors in the student's own cells as their number and the first one's cell and type, a
-forbidden use as the rule's own forbidden name (``jax.grad``, ``lectlib``). Test cells
-show only the visible test call of the release notebook.
+**Nothing the submission chose reaches the page.** The runner and everything it reports
+live in the sandbox, where the student's code sees the hidden arguments. So the page is
+rendered from typed verdicts only (``autograder.verdict``): a case's label from the
+manifest and its kind from a closed set (and, for "raised", the exception's type if it is
+one of Python's built-in names), rule titles, what a visible case expected (built from the
+reference alone) and fixed words for what happened to the run ("ran out of time", "a cell
+raised an error"). No received shape, value, key, count, step, exit code or message; the
+text from the sandbox is ``verdict.Untrusted`` and cannot be formatted. Test cells show
+only the visible test call of the release notebook.
 
 **Math is typeset by the course's own MathJax, inlined into the page.** The site vendors
 MathJax 3 from npm (``book_support/vendor.py``, pinned by ``book_support/package-lock.json``).
@@ -55,7 +52,6 @@ page reads on a 390 px phone screen. The one exception is the website's: a displ
 equation wider than the screen scrolls in its own box (MathJax 3 cannot break lines, and
 scaled to fit it would be too small to read). Tested in Chromium from ``file://`` by ``tests/test_feedback.py``.
 """
-import builtins
 import html
 import re
 import subprocess
@@ -115,158 +111,32 @@ def mathjax_script(path=None, vendor_script=None):
 
 
 # ---------------------------------------------------------------- the summary
-# The runner and everything it reports live in the sandbox, under the student's control,
-# where the hidden arguments are: any text it sent may carry them. The feedback shows such
-# text only when it is one of a fixed set of words (an exception's type is named only if
-# it is one of Python's own or the grader's), and otherwise says that something was there.
-KNOWN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
-                             if isinstance(value, type) and issubclass(value, BaseException)) | {"ForbiddenUse"}
-TRUSTED_STEP = re.compile(r"cell \d{1,6}|start-up")
-
-
-def _reasons(check):
-    return [rule.reason for rule in check.rules]
-
-
-def _strip_function(message, function):
-    prefix = f"{function}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
-
-
-def safe_message(check, message, status=None):
-    """``message`` (a verdict of ``check``) as the student may see it.
-
-    A verdict on a case is ``"<function>: <visible|hidden> case '<label>': <what>"``. ``what``
-    is kept when it is ours: a comparison (it never shows a hidden case's values), ``not
-    written yet``, ``not reached: <status>`` (the status cleaned by ``safe_status_text``).
-    Otherwise it is the text of an exception the student's code raised in the sandbox,
-    where it could have seen hidden arguments (of this case, or stashed from an earlier
-    check): only the exception's type is kept. A verdict that is the whole submission's
-    status (nothing was graded) is cleaned as the status is."""
-    if status is not None and message == status.text():
-        head = status.kind + (f": {safe_status_text(status.detail, status.kind)}" if status.detail else "")
-        return "; ".join([head] + [safe_note(note, check.rules) for note in status.notes])
-    for case in check.cases:
-        head = f"{check.function}: {'hidden' if case.hidden else 'visible'} case '{case.label}': "
-        if not message.startswith(head):
-            continue
-        what = message[len(head):]
-        if what.startswith(("the result", "not written yet")):
-            return message
-        if what.startswith("not reached: "):
-            return head + "not reached: " + safe_status_text(what[len("not reached: "):])
-        kind = re.match(r"([A-Za-z_][\w.]*)(?::|$)", what)
-        name = kind.group(1) if kind and kind.group(1) in KNOWN_EXCEPTIONS else "an exception"
-        where = "run the visible test in your notebook to see it" if not case.hidden else "not shown for a hidden case"
-        return f"{head}raised {name} (its message: {where})"
-    return safe_rule_message(check, message)
-
-
-def safe_rule_message(check, message):
-    """A rule verdict ``"<function>: uses <name> (line N); <reason>"`` with ``<name>``
-    replaced by the rule's own forbidden name it falls under (it may have been reported by
-    the runner, from inside the sandbox, and so carry anything)."""
-    match = re.fullmatch(re.escape(f"{check.function}: uses ") + r"(.*?)" + WHERE + "; (.*)", message)
-    if not match:
-        return message
-    used, line, reason = match.group(1), match.group(2) or "", match.group(3)
-    named = _forbidden_name(used, [rule for rule in check.rules if rule.reason == reason])
-    return f"{check.function}: uses {named or 'something this exercise forbids'}{line}; {reason}"
-
-
-def _forbidden_name(used, rules):
-    """The forbidden name (a rule's own words, e.g. ``jax.grad``, ``lectlib``) that the
-    reported ``used`` falls under, or ``None``."""
-    if not DOTTED.fullmatch(used):
-        return None
-    return next((name for name in (rule.matches(used) for rule in rules) if name), None)
-
-
-def _grade_ids():
-    return {gid for assignment in checks_module.ASSIGNMENTS for gid in checks_module.load(assignment)}
-
-
-# Where judge says a forbidden use happened: " (line 2)", " (line 2 of cell 7)", " (cell 7)".
-WHERE = r"( \((?:line \d{1,6}(?: of cell \d{1,6})?|cell \d{1,6})\))?"
-DOTTED = re.compile(r"[A-Za-z_]\w{0,40}(\.[A-Za-z_]\w{0,40}){0,5}")
-
-
-def safe_note(note, rules):
-    """A status note as the student may see it: a use of something forbidden outside the
-    graded functions (``cell 4: uses jax.grad (line 2); <reason>``) names it only when it
-    falls under a rule of the assignment; other notes as ``safe_status_text`` leaves them."""
-    match = re.fullmatch(r"(cell \d{1,6}: )?uses (.*?)" + WHERE + "; (.*)", note)
-    if match:
-        named = _forbidden_name(match.group(2), rules)
-        return (f"{match.group(1) or ''}uses {named or 'something this assignment forbids'}"
-                f"{match.group(3) or ''}; {match.group(4)}")
-    return safe_status_text(note)
-
-
-RUN_KINDS = ("timeout", "memory", "disk", "output-limit", "process-limit", "crashed")
-
-
-def safe_status_text(text, kind=None):
-    """``text`` (a status detail or note; ``kind`` the status's kind, else read from a
-    ``"<kind>: "`` prefix) without what the runner reported in words: the errors of the
-    student's own cells only as their number, and, for what stopped a run, the step it
-    reached only when it reads ``cell N`` or ``check <grade id>``."""
-    errors = re.match(r"errors in (\d+) cells? \((?:cell (\d{1,6}): ([A-Za-z_]\w*))?", text)
-    if errors:
-        # judge writes "errors in N cells (cell <number>: <error>; ...)"; the first cell's
-        # number is the grader's (an integer it checked), the error's type is shown if known.
-        count = int(errors.group(1))
-        first = ""
-        if errors.group(2):
-            kind = errors.group(3) if errors.group(3) in KNOWN_EXCEPTIONS else "an exception"
-            first = f"{'the first, ' if count > 1 else ''}cell {int(errors.group(2))}, raised {kind}; "
-        return (f"errors in {count} cell{'s' if count > 1 else ''} ({first}run your notebook from the top to see "
-                f"{'them' if count > 1 else 'it'})")
-
-    def keep(match):
-        inside = match.group(1)
-        if (TRUSTED_STEP.fullmatch(inside) or re.fullmatch(r"exit code -?\d{1,4}", inside)
-                or (inside.startswith("check ") and inside[len("check "):] in _grade_ids())):
-            return match.group(0)
-        return " (details not shown)"
-
-    prefix = text.split(":", 1)[0]
-    if (kind or prefix) not in RUN_KINDS:
-        return text
-    return re.sub(r" \(((?:[^()]|\([^()]*\))*)\)$", keep, text)
+# Rendered from typed verdicts only (autograder.verdict, autograder.judge.CheckResult,
+# autograder.status.Status): case labels and points from the manifest, verdict kinds,
+# built-in exception names, rule titles and fixed words. Text from the sandbox is
+# ``verdict.Untrusted`` and formatting it raises, so it cannot reach a page.
 
 
 def summary_rows(checks, result, scores=None):
     """One row per graded function, in the notebook's order: ``dict(grade_id, function,
-    points, max_points, passed, case, rules)``. ``case`` is the first failing case or the
-    passes in words (hidden cases by label only), ``rules`` the rules broken; ``scores``
+    points, max_points, passed, case, rules)``: ``case`` is the verdict in fixed words
+    (``CheckResult.student_text``), ``rules`` the titles of the rules broken; ``scores``
     (``{grade_id: points}`` from the gradebook) overrides the recorded points."""
+    from autograder.judge import rule_title
+
     by_id = {c.grade_id: c for c in result.checks}
-    status_texts = [result.status.detail, *result.status.notes]
     rows = []
     for gid, check in checks.items():
         recorded = by_id.get(gid)
-        message = safe_message(check, recorded.message, result.status) if recorded else "not graded"
-        broken = []
-        reasons = "|".join(re.escape(r) for r in _reasons(check))
-        pattern = re.compile(re.escape(f"{check.function}: uses ") + r"(.*?); (" + reasons + r")") if reasons else None
-        for text in [message, *status_texts]:
-            for match in (pattern.finditer(text) if pattern else ()):
-                rule = _strip_function(safe_rule_message(check, match.group(0)), check.function)
-                if rule not in broken:
-                    broken.append(rule)
-        if broken and message.startswith(f"{check.function}: uses "):
-            case = "not judged: a rule of this exercise was broken, which costs its points"
-        elif recorded and recorded.message == result.status.text():
-            case = "not graded: see what happened, above"
-        else:
-            case = _strip_function(message, check.function)
         points = recorded.points if recorded else 0.0
         if scores and scores.get(gid) is not None:
             points = float(scores[gid])
         max_points = recorded.max_points if recorded else float(check.points)
         rows.append({"grade_id": gid, "function": check.function, "points": points, "max_points": max_points,
-                     "passed": points >= max_points, "case": case, "rules": broken})
+                     "passed": points >= max_points, "case": recorded.student_text() if recorded else "not graded",
+                     "first_failure": bool(recorded and not recorded.rules and not recorded.not_run
+                                           and recorded.first_failure()),
+                     "rules": [rule_title(r) for r in recorded.rules] if recorded else []})
     return rows
 
 
@@ -274,45 +144,33 @@ def _number(value):
     return f"{float(value):g}"
 
 
-def _case_label(row):
-    failed_case = not row["passed"] and row["case"].startswith(("visible case", "hidden case"))
-    return "First failing case: " if failed_case else ""
-
-
 def summary_html(checks, result, scores=None):
-    """The summary at the top of the page, as HTML (every student-derived text escaped)."""
+    """The summary at the top of the page, as HTML (every text escaped, all of it trusted)."""
     rows = summary_rows(checks, result, scores)
     earned = sum(row["points"] for row in rows)
     possible = sum(row["max_points"] for row in rows)
     e = html.escape
     parts = ['<section id="autograder-summary" class="autograder-summary tex2jax_ignore">',
              f'<h2>Your grade: <span class="autograder-total">{_number(earned)} / {_number(possible)}</span></h2>']
-    status = result.status
-    rules = {rule.name: rule for check in checks.values() for rule in check.rules}.values()
-    if status.kind != "ok":
-        if status.kind == "forbidden":     # the rules broken, as the rows below show them
-            detail = "; ".join(f"{row['function']}: {rule}" for row in rows for rule in row["rules"])
-        else:
-            detail = safe_status_text(status.detail, status.kind) if status.detail else ""
-        parts.append(f'<p class="autograder-status"><strong>What happened:</strong> {e(status.kind)}'
-                     f'{": " + e(detail) if detail else ""}</p>')
-    if status.notes:
-        parts.append('<p class="autograder-notes-title">Notes from grading:</p><ul class="autograder-notes">'
-                     + "".join(f"<li>{e(safe_note(note, rules))}</li>" for note in status.notes) + "</ul>")
+    if result.status.kind != "ok" or result.status.notes:
+        parts.append(f'<p class="autograder-status"><strong>What happened:</strong> '
+                     f'{e(result.status.student_text())}</p>')
     parts.append('<ol class="autograder-functions">')
     for row in rows:
         state = "passed" if row["passed"] else "failed"
+        lead = "First failing case: " if row["first_failure"] else ""
         parts.append(
             f'<li class="autograder-function autograder-{state}" data-grade-id="{e(row["grade_id"])}">'
             f'<p class="autograder-head"><a href="#{e(row["grade_id"])}"><code>{e(row["function"])}</code></a> '
             f'<span class="autograder-points">{_number(row["points"])} / {_number(row["max_points"])}</span></p>'
-            f'<p class="autograder-case">{_case_label(row)}{e(row["case"])}</p>')
+            f'<p class="autograder-case">{lead}{e(row["case"])}</p>')
         for rule in row["rules"]:
             parts.append(f'<p class="autograder-rule">Rule broken: {e(rule)}</p>')
         parts.append("</li>")
     parts.append("</ol>")
     parts.append('<p class="autograder-hidden-note">Hidden cases are named by their label; their code and '
-                 'values stay with the grader.</p></section>')
+                 'values stay with the grader. Run the visible checks in your notebook '
+                 '(<code>python -m lectlib.homework check</code>) to see values.</p></section>')
     return "\n".join(parts)
 
 
@@ -337,12 +195,12 @@ class TrustedVerdicts(Preprocessor):
             if meta.get("score") is not None:
                 scores[gid] = meta["score"]
             recorded = by_id.get(gid)
-            message = safe_message(checks[gid], recorded.message, result.status) if recorded else "not graded"
-            if recorded and recorded.points >= recorded.max_points:
-                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=message + "\n")]
+            words = f"{checks[gid].function}: {recorded.student_text() if recorded else 'not graded'}"
+            if recorded and recorded.passed:
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=words + "\n")]
             else:
-                cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=message,
-                                                       traceback=[f"CheckFailed: {message}"])]
+                cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=words,
+                                                       traceback=[f"CheckFailed: {words}"])]
         data["summary_html"] = summary_html(checks, result, scores)
         return nb, resources
 
