@@ -1,5 +1,5 @@
 """``autograder``: release homework, grade submissions, write feedback, validate a notebook,
-compare answers for copying.
+compare answers for copying, report on the class.
 
     autograder release [--course DIR]
     autograder grade SUBMISSIONS [--assignment A] [--jobs N] [--csv PATH] [--regrade] [--unsafe]
@@ -7,6 +7,7 @@ compare answers for copying.
     autograder feedback [--assignment A] [--student S]
     autograder validate NOTEBOOK [--assignment A]
     autograder similarity [SUBMISSIONS] [--assignment A] [--out DIR] [--threshold F] [--noise N] [--min-match N]
+    autograder report [--assignment A] [--out DIR] [--similarity DIR]
 
 SUBMISSIONS is laid out ``<student_id>/<assignment>/<assignment>.ipynb`` (what nbgrader
 collects). ``grade`` exits 0 when grading ran, even if some submissions failed; it exits 1
@@ -82,6 +83,12 @@ def build_parser():
                        help=f"shortest match that counts, in characters of tokenized code (default {similarity.DEFAULT_NOISE})")
     alike.add_argument("--min-match", type=int, default=similarity.DEFAULT_MIN_MATCH,
                        help=f"characters of tokenized code a flagged pair shares at least (default {similarity.DEFAULT_MIN_MATCH})")
+
+    report = commands.add_parser("report", help="one page per assignment on what the class got right and wrong")
+    report.add_argument("--assignment", help="only this assignment (default: every assignment graded)")
+    report.add_argument("--out", type=Path, help="where to write <assignment>.html and .csv (default: report/ in the course)")
+    report.add_argument("--similarity", type=Path,
+                        help="where autograder similarity wrote its reports (default: similarity/ in the course)")
     return parser
 
 
@@ -133,6 +140,10 @@ def main(argv=None):
                       f"{len(report.pairs)} {'pair' if len(report.pairs) == 1 else 'pairs'} flagged; wrote {out / (report.assignment + '.html')} and {out / (report.assignment + '.csv')}")
                 for who, why in report.skipped:
                     print(f"  not compared: {who} ({why})")
+        elif args.command == "report":
+            from autograder import report
+            for path in report.run(course, args.assignment, args.out, args.similarity):
+                print(f"wrote {path}")
     except CourseError as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
