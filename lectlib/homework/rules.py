@@ -1,9 +1,19 @@
 """What a homework answer may not use, found by reading its source (no code runs).
 
 A ``Rule`` names forbidden things as dotted names: ``"lectlib"`` forbids the module and
-everything in it, ``"jax.grad"`` forbids that function. ``violations(source, rules)``
-reads one cell's source with the standard library's ``ast`` and returns every use it
-finds, with the line. It follows what a student might write:
+everything in it, ``"jax.grad"`` forbids that function. Two readers:
+
+- ``closure_violations(cells, function, rules)`` (what grading and the notebook check use)
+  reads every code cell of the student's, finds what the graded ``function`` uses, across
+  cells and transitively (helper functions, classes, globals and whatever fills or changes
+  them, plus statements that change what any code does without being named: patching a
+  library, hooks, threads, top-level ``exec``), and reports every forbidden name there and
+  every way around a name (rule ``"write-plainly"``: ``getattr`` with a built name,
+  ``sys.modules``, frames, ``globals()``, ``__kwdefaults__``, ``exec``...). A student's own
+  check cell that compares the answer with ``jax.grad`` is not part of what the answer uses.
+- ``violations(source, rules)`` reads one cell alone.
+
+Both follow what a student might write:
 
 - imports: ``import lectlib``, ``from lectlib.bptt import elman_grads``, ``from jax import grad``,
   ``from jax import *`` (then a bare ``grad``), aliases (``import jax as j`` ... ``j.grad``);
@@ -12,16 +22,18 @@ finds, with the line. It follows what a student might write:
   ``sys.modules["lectlib"]`` with literal strings;
 - ``__import__("lectlib")`` and ``importlib.import_module("lectlib")``.
 
-Names built at run time (``getattr(jax, "gr" + "ad")``) cannot be seen here; the grader
-also watches the same rules while the answer runs. The students' visible tests call
-``violations`` to warn early; the grader calls it on every answer cell.
+A name built at run time (``getattr(jax, "gr" + "ad")``) cannot be read, so building one
+is itself what ``"write-plainly"`` forbids. The grader also watches the rules while the
+answer runs (a second layer).
 
 Example::
 
-    >>> from lectlib.homework.rules import NO_AUTODIFF, violations, message
-    >>> found = violations("def f(p):\\n    return jax.grad(loss)(p)", [NO_AUTODIFF])
-    >>> message("elman_backward", found[0])
-    'elman_backward: uses jax.grad (line 2); this exercise is by hand'
+    >>> from lectlib.homework.rules import NO_AUTODIFF, closure_violations, message
+    >>> cells = [(3, "from jax import grad as g"), (5, "def f(p):\\n    return g(loss)(p)")]
+    >>> [(v.rule, v.used, v.cell, v.line) for v in closure_violations(cells, "f", [NO_AUTODIFF])]
+    [('no-autodiff', 'jax.grad', 3, 1), ('no-autodiff', 'jax.grad', 5, 2)]
+    >>> message("f", closure_violations(cells, "f", [NO_AUTODIFF])[1])
+    'f: uses jax.grad (cell 5, line 2); this exercise is by hand'
 """
 import ast
 import dataclasses
@@ -53,11 +65,26 @@ class Violation:
     reason: str
 
 
+@dataclasses.dataclass(frozen=True)
+class ClosureViolation:
+    """One forbidden use in what a graded function uses: the ``rule``'s name, what was
+    ``used`` (``"jax.grad"``, ``"getattr"``), the ``cell`` (its number as the caller gave
+    it) and the ``line`` in that cell (1-based), and the rule's ``reason``."""
+    rule: str
+    used: str
+    cell: int
+    line: int
+    reason: str
+
+
 def message(function, violation):
-    """``"elman_backward: uses jax.grad (line 2); this exercise is by hand"``. The
-    homework's by-hand rules; tests/test_autograder_rules.py."""
-    where = f" (line {violation.line})" if violation.line else ""
-    return f"{function}: uses {violation.used}{where}; {violation.reason}"
+    """``"elman_backward: uses jax.grad (line 2); this exercise is by hand"``; a
+    ``ClosureViolation`` names its cell too: ``"(cell 7, line 2)"``. The homework's by-hand
+    rules; tests/test_autograder_rules.py."""
+    cell = getattr(violation, "cell", None)
+    where = ", ".join(part for part in (f"cell {cell}" if cell else "", f"line {violation.line}" if violation.line
+                                        else "") if part)
+    return f"{function}: uses {violation.used}{f' ({where})' if where else ''}; {violation.reason}"
 
 
 NO_LECTLIB = Rule("no-lectlib", ("lectlib",),
@@ -75,7 +102,52 @@ NO_AUTODIFF = Rule(
        "autograd", "torch.autograd", "torch.func"),
     "this exercise is by hand")
 
+#: The ways around a name: what reaches an object without naming it where it can be read,
+#: or changes code or names without naming them. Forbidden wherever a check has a rule.
+WRITE_PLAINLY = Rule(
+    "write-plainly",
+    ("__import__", "importlib", "exec", "eval", "compile", "globals", "vars", "locals", "builtins", "__builtins__",
+     "sys.modules", "sys._getframe", "sys._current_frames", "inspect", "gc", "ctypes", "_ctypes",
+     "operator.attrgetter", "operator.methodcaller", "types.FunctionType", "types.CodeType", "types.LambdaType",
+     "pickle.load", "pickle.loads", "pickle.Unpickler", "_pickle", "marshal", "dill", "cloudpickle",
+     "os.read", "os.write", "os.pread", "os.pwrite", "os.readv", "os.writev", "os.dup", "os.dup2", "os.fdopen",
+     "os.open", "os.memfd_create"),
+    "write it plainly: the answer may reach what it uses only by its plain name")
+
+#: The rules' names as students read them (the feedback page, the notebook check).
+RULE_TITLES = {"no-autodiff": "by hand: no autodiff", "write-plainly": "by hand: write it plainly",
+               "no-lectlib": "no lectlib"}
+
 _IMPORTERS = {"__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__"}
+_ATTRIBUTE_FUNCTIONS = {"getattr", "setattr", "delattr"}
+# Attributes that reach a function's hidden state, a frame, the builtins or every class.
+_HIDDEN_ATTRIBUTES = {"__kwdefaults__", "__defaults__", "__closure__", "__globals__", "__code__", "__builtins__",
+                      "__subclasses__", "__getattribute__", "__setattr__", "__delattr__", "__self__",
+                      "f_globals", "f_locals", "f_back", "f_builtins", "tb_frame", "gi_frame", "cr_frame", "ag_frame"}
+_HIDDEN_PATHS = ("/proc/", "/dev/fd", "/dev/mem")
+# Ways around a name that only read (a check cell may use them): not reason enough to take
+# a statement that no answer names into every closure.
+_READ_ONLY = {"getattr", "operator.attrgetter", "operator.methodcaller", "gc.collect", "gc.isenabled",
+              "inspect.getsource", "inspect.getsourcelines", "inspect.signature", "inspect.getdoc",
+              "inspect.isfunction", "inspect.isclass", "inspect.getfile", "inspect.getmodule"}
+# Statements using these change what any code does without being named (hooks, threads,
+# other processes): always part of a closure.
+_HOOKS = Rule("hooks", (
+    "threading", "_thread", "signal.signal", "signal.setitimer", "signal.alarm", "sys.settrace", "sys.setprofile",
+    "sys.addaudithook", "sys.monitoring", "sys.excepthook", "sys.unraisablehook", "sys.displayhook",
+    "sys.breakpointhook", "sys.meta_path", "sys.path_hooks", "sys.setrecursionlimit", "atexit", "weakref.finalize",
+    "gc.callbacks", "os.fork", "os.forkpty", "os.register_at_fork", "multiprocessing", "concurrent.futures",
+    "asyncio", "sched", "get_ipython", "faulthandler", "exec", "eval", "compile", "__import__", "importlib"), "")
+# Calls that do not change their arguments: passing a name to them does not make a
+# statement part of what uses that name.
+_PURE_CALLS = {"print", "len", "repr", "str", "format", "type", "isinstance", "issubclass", "id", "hash", "float",
+               "int", "bool", "complex", "abs", "round", "min", "max", "sum", "sorted", "list", "tuple", "dict",
+               "set", "frozenset", "range", "enumerate", "zip", "reversed", "any", "all", "display",
+               "numpy.allclose", "numpy.isclose", "numpy.array_equal", "numpy.shape", "numpy.testing.assert_allclose",
+               "jax.numpy.allclose", "jax.numpy.isclose", "jax.numpy.array_equal"}
+_PURE_METHODS = {"copy", "get", "keys", "values", "items", "sum", "mean", "std", "max", "min", "reshape", "astype",
+                 "item", "tolist", "transpose", "ravel", "flatten", "index", "count", "format", "startswith",
+                 "endswith", "split", "join", "strip", "dot", "any", "all", "argmax", "argmin", "round"}
 
 
 def _without_magics(source):
@@ -91,79 +163,107 @@ def _literal(node):
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+@dataclasses.dataclass
+class _Naming:
+    """How names read: ``aliases`` (name -> {dotted names}) bound by imports in the code
+    being read, for every name; ``outer``: the same from other statements, for names that
+    are not a function's own variables; ``local``: ids of ``Name`` nodes that are a
+    function's own variables; ``own``: names the student's statements bind (not a library's);
+    ``rules``: what ``getattr(x, "name")`` is judged against."""
+    aliases: dict = dataclasses.field(default_factory=dict)
+    outer: dict = dataclasses.field(default_factory=dict)
+    local: frozenset = frozenset()
+    own: frozenset = frozenset()
+    rules: tuple = ()
+
+    def name(self, node):
+        found = set(self.aliases.get(node.id, ()))
+        if id(node) not in self.local:
+            found |= self.outer.get(node.id, set())
+            if node.id not in self.own and node.id not in self.aliases and node.id not in self.outer:
+                found.add(node.id)
+        return found
+
+
+def _resolve(node, naming):
+    """The dotted names an expression may stand for (a set: a name imported differently in
+    two cells stands for both), when they can be read off the source."""
+    if isinstance(node, ast.Name):
+        return naming.name(node)
+    if isinstance(node, ast.Attribute):
+        return {f"{base}.{node.attr}" for base in _resolve(node.value, naming)}
+    if isinstance(node, ast.Subscript):
+        key = _literal(node.slice)
+        if key is None:
+            return set()
+        target = node.value
+        if isinstance(target, ast.Attribute) and target.attr == "__dict__":
+            return {f"{base}.{key}" for base in _resolve(target.value, naming)}
+        if isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and target.func.id == "vars" \
+                and len(target.args) == 1:
+            return {f"{base}.{key}" for base in _resolve(target.args[0], naming)}
+        if "sys.modules" in _resolve(target, naming):
+            return {key}
+        return set()
+    if isinstance(node, ast.Call):
+        functions = _resolve(node.func, naming)
+        first = _literal(node.args[0]) if node.args else None
+        if functions & _IMPORTERS and first:
+            return {first}
+        if "getattr" in functions and len(node.args) >= 2:
+            attribute = _literal(node.args[1])
+            if attribute:
+                named = {f"{base}.{attribute}" for base in _resolve(node.args[0], naming)}
+                named = {dotted for dotted in named if any(rule.matches(dotted) for rule in naming.rules)}
+                return named or {f"getattr(..., {attribute!r})"}   # an object we cannot name: judged by the attribute
+    return set()
+
+
 class _Finder(ast.NodeVisitor):
-    def __init__(self, rules):
+    """Every use of what ``rules`` forbid in the nodes it visits, as ``found``:
+    ``{(rule, used, line): Violation}``."""
+
+    def __init__(self, rules, naming=None):
         self.rules = rules
-        self.aliases = {}          # local name -> dotted name it stands for
+        self.naming = naming or _Naming()
+        self.naming.rules = tuple(rules)
         self.found = {}
 
-    # ---- names
-    def resolve(self, node):
-        """The dotted name an expression stands for, when it can be read off the source."""
-        if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id)
-        if isinstance(node, ast.Attribute):
-            base = self.resolve(node.value)
-            return f"{base}.{node.attr}" if base else None
-        if isinstance(node, ast.Subscript):
-            key = _literal(node.slice)
-            if key is None:
-                return None
-            target = node.value
-            if isinstance(target, ast.Attribute) and target.attr == "__dict__":
-                base = self.resolve(target.value)
-                return f"{base}.{key}" if base else None
-            if isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and target.func.id == "vars" \
-                    and len(target.args) == 1:
-                base = self.resolve(target.args[0])
-                return f"{base}.{key}" if base else None
-            if self.resolve(target) == "sys.modules":
-                return key
-            return None
-        if isinstance(node, ast.Call):
-            function = self.resolve(node.func)
-            first = _literal(node.args[0]) if node.args else None
-            if function in _IMPORTERS and first:
-                return first
-            if function == "getattr" and len(node.args) >= 2:
-                attribute = _literal(node.args[1])
-                if attribute:
-                    base = self.resolve(node.args[0])
-                    dotted = f"{base}.{attribute}" if base else None
-                    if dotted and any(rule.matches(dotted) for rule in self.rules):
-                        return dotted
-                    return f"getattr(..., {attribute!r})"   # an object we cannot name: judged by the attribute
-        return None
+    def bind(self, name, dotted):
+        self.naming.aliases.setdefault(name, set()).add(dotted)
 
-    def report(self, dotted, line):
-        if not dotted:
-            return False
+    def resolve(self, node):
+        return _resolve(node, self.naming)
+
+    def report(self, names, line):
         reported = False
-        for rule in self.rules:
-            if dotted.startswith("getattr(..., "):
-                leaf = dotted[len("getattr(..., '"):-2]
-                hit = next((name for name in rule.forbidden if name.rsplit(".", 1)[-1] == leaf), None)
-            else:
-                hit = rule.matches(dotted)
-            if hit:
-                self.found.setdefault((rule.name, dotted, line), Violation(rule.name, dotted, line, rule.reason))
-                reported = True
+        for dotted in sorted(names):
+            for rule in self.rules:
+                if dotted.startswith("getattr(..., "):
+                    leaf = dotted[len("getattr(..., '"):-2]
+                    hit = next((name for name in rule.forbidden if name.rsplit(".", 1)[-1] == leaf), None)
+                else:
+                    hit = rule.matches(dotted)
+                if hit:
+                    self.found.setdefault((rule.name, dotted, line), Violation(rule.name, dotted, line, rule.reason))
+                    reported = True
         return reported
 
     # ---- imports bind names
     def visit_Import(self, node):
         for alias in node.names:
             if alias.asname:
-                self.aliases[alias.asname] = alias.name
+                self.bind(alias.asname, alias.name)
             else:
                 top = alias.name.split(".")[0]
-                self.aliases.setdefault(top, top)
-            self.report(alias.name, node.lineno)
+                if top not in self.naming.aliases:
+                    self.bind(top, top)
+            self.report({alias.name}, node.lineno)
 
     def visit_ImportFrom(self, node):
         if node.level or not node.module:
             return
-        if self.report(node.module, node.lineno):
+        if self.report({node.module}, node.lineno):
             return
         for alias in node.names:
             if alias.name == "*":
@@ -171,11 +271,11 @@ class _Finder(ast.NodeVisitor):
                     for name in rule.forbidden:
                         parent, _, leaf = name.rpartition(".")
                         if parent == node.module:
-                            self.aliases[leaf] = name
+                            self.bind(leaf, name)
                 continue
             dotted = f"{node.module}.{alias.name}"
-            self.aliases[alias.asname or alias.name] = dotted
-            self.report(dotted, node.lineno)
+            self.bind(alias.asname or alias.name, dotted)
+            self.report({dotted}, node.lineno)
 
     # ---- uses: report the longest chain that matches, not each of its parts
     def visit_Attribute(self, node):
@@ -192,11 +292,33 @@ class _Finder(ast.NodeVisitor):
 
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Load):
-            self.report(self.aliases.get(node.id, node.id), node.lineno)
+            self.report(self.resolve(node), node.lineno)
+
+
+def _bind_imports(finder, tree):
+    """Imports anywhere in ``tree`` bind names for all of it (a function body may use a
+    name imported below it)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    finder.bind(alias.asname, alias.name)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for alias in node.names:
+                if alias.name != "*":
+                    finder.bind(alias.asname or alias.name, f"{node.module}.{alias.name}")
+
+
+def _parse(source):
+    try:
+        return ast.parse(_without_magics(source))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def violations(source, rules):
-    """Every use in ``source`` of what ``rules`` forbid.
+    """Every use in ``source`` of what ``rules`` forbid (one cell read alone; grading reads
+    the answer's closure with ``closure_violations``).
 
     Arguments:
         source: one cell's Python source (``%magic`` and ``!shell`` lines are ignored).
@@ -207,28 +329,453 @@ def violations(source, rules):
     The homework's by-hand rules; tested in ``tests/test_autograder_rules.py``.
     """
     rules = list(rules)
-    if not rules:
-        return []
-    try:
-        tree = ast.parse(_without_magics(source))
-    except (SyntaxError, ValueError):
+    tree = _parse(source) if rules else None
+    if tree is None:
         return []
     finder = _Finder(rules)
-    # Imports anywhere in the cell bind names for the whole cell (a function body may use a
-    # name imported below it), so bind them first, then look at every use.
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            _bind_only(finder, node)
+    _bind_imports(finder, tree)
     finder.visit(tree)
     return sorted(finder.found.values(), key=lambda v: (v.line, v.used, v.rule))
 
 
-def _bind_only(finder, node):
-    if isinstance(node, ast.Import):
-        for alias in node.names:
-            if alias.asname:
-                finder.aliases[alias.asname] = alias.name
-    elif not node.level and node.module:
+# ---------------------------------------------------------------- the ways around a name
+
+class _Plainly(ast.NodeVisitor):
+    """Every way around a name in the nodes it visits, as ``found``: ``[(used, line)]``
+    (the longest chain that matches, once)."""
+
+    def __init__(self, naming):
+        self.naming = naming
+        self.found = []
+
+    def resolve(self, node):
+        return _resolve(node, self.naming)
+
+    def report(self, node, rule=WRITE_PLAINLY):
+        hits = sorted({rule.matches(dotted) and dotted for dotted in self.resolve(node)} - {None})
+        for dotted in hits:
+            self.found.append((dotted, node.lineno))
+        return bool(hits)
+
+    def visit_Name(self, node):
+        names = self.resolve(node)
+        if names & _ATTRIBUTE_FUNCTIONS:      # getattr(...) called directly is judged in visit_Call
+            self.found.append((sorted(names & _ATTRIBUTE_FUNCTIONS)[0], node.lineno))
+        self.report(node)
+
+    def visit_Attribute(self, node):
+        if node.attr in _HIDDEN_ATTRIBUTES or node.attr == "__dict__":
+            self.found.append((node.attr, node.lineno))
+        if not self.report(node):
+            self.generic_visit(node)
+
+    def visit_Subscript(self, node):
+        target = node.value
+        if isinstance(target, ast.Attribute) and target.attr == "__dict__" and _literal(node.slice) is not None:
+            self.visit(target.value)          # X.__dict__["name"] names what it reaches
+            return
+        self.generic_visit(node)
+
+    def visit_Call(self, node):
+        names = self.resolve(node.func)
+        if isinstance(node.func, ast.Name) and names & _ATTRIBUTE_FUNCTIONS:
+            plain = (len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args)
+                     and _literal(node.args[1]) is not None)
+            if not plain:
+                self.found.append((sorted(names & _ATTRIBUTE_FUNCTIONS)[0], node.lineno))
+            self.report(node.func)
+            for child in node.args + [keyword.value for keyword in node.keywords]:
+                self.visit(child)
+            return
+        self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, (str, bytes)):
+            text = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
+            for path in _HIDDEN_PATHS:
+                if path in text:
+                    self.found.append((path, node.lineno))
+
+
+def _hooks(node, naming):
+    """Whether ``node`` uses a hook, a thread, another process or dynamic code."""
+    return any(_HOOKS.matches(dotted) for child in ast.walk(node)
+               if isinstance(child, (ast.Name, ast.Attribute, ast.Subscript, ast.Call))
+               for dotted in _resolve(child, naming))
+
+
+# ---------------------------------------------------------------- scopes
+
+class _Scope:
+    def __init__(self, kind, parent, bound=(), declared_global=()):
+        self.kind, self.parent = kind, parent          # kind: "module", "function", "class"
+        self.bound, self.declared_global = set(bound), set(declared_global)
+
+
+def _own_bindings(body):
+    """``(bound, declared global)`` names of one function or class body (params not
+    included), not looking into nested functions, classes or comprehensions."""
+    bound, declared = set(), set()
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            stack += node.decorator_list
+            if not isinstance(node, ast.ClassDef):
+                stack += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+            else:
+                stack += node.bases + [k.value for k in node.keywords]
+            continue
+        if isinstance(node, ast.Lambda):
+            stack += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+            continue
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            stack.append(node.generators[0].iter)
+            stack += [n for n in ast.walk(node) if isinstance(n, ast.NamedExpr)]
+            continue
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+            if isinstance(node, ast.Nonlocal):
+                bound.difference_update(node.names)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    bound.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        stack += list(ast.iter_child_nodes(node))
+    return bound, declared
+
+
+def _parameters(args):
+    return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} | \
+        {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+
+
+class _Names(ast.NodeVisitor):
+    """What one top-level statement does with module-level names: ``loads`` (anywhere in
+    it: function bodies, defaults, decorators, class bodies, comprehensions), ``top_loads``
+    (run when the statement runs, not inside a function), ``binds``, and ``local``: ids of
+    the ``Name`` nodes that are a function's or a comprehension's own variables."""
+
+    def __init__(self):
+        self.scope = _Scope("module", None)
+        self.loads, self.top_loads, self.binds, self.local = set(), set(), set(), set()
+        self.in_function = 0
+
+    def is_global(self, name):
+        scope = self.scope
+        if scope.kind == "class":
+            if name in scope.bound and name not in scope.declared_global:
+                return False
+            scope = scope.parent
+            while scope.kind == "class":
+                scope = scope.parent
+        while scope.kind != "module":
+            if name in scope.declared_global:
+                return True
+            if name in scope.bound:
+                return False
+            scope = scope.parent
+            while scope.kind == "class":
+                scope = scope.parent
+        return True
+
+    def bind(self, name, node=None):
+        if self.is_global(name):
+            self.binds.add(name)
+        elif node is not None:
+            self.local.add(id(node))
+
+    def visit_Name(self, node):
+        if not self.is_global(node.id):
+            self.local.add(id(node))
+        elif isinstance(node.ctx, ast.Load):
+            self.loads.add(node.id)
+            if not self.in_function:
+                self.top_loads.add(node.id)
+        else:
+            self.binds.add(node.id)
+
+    def visit_Import(self, node):
         for alias in node.names:
             if alias.name != "*":
-                finder.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                self.bind(alias.asname or alias.name.split(".")[0])
+
+    visit_ImportFrom = visit_Import
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.bind(node.name)
+        self.generic_visit(node)
+
+    def enter(self, kind, body, parameters=(), function=True):
+        bound, declared = _own_bindings(body)
+        self.scope = _Scope(kind, self.scope, bound | set(parameters), declared)
+        self.in_function += function
+        for statement in body:
+            self.visit(statement)
+        self.in_function -= function
+        self.scope = self.scope.parent
+
+    def visit_FunctionDef(self, node):
+        for expression in node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d]:
+            self.visit(expression)
+        self.bind(node.name)
+        self.enter("function", node.body, _parameters(node.args))
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        for expression in node.args.defaults + [d for d in node.args.kw_defaults if d]:
+            self.visit(expression)
+        self.enter("function", [ast.Expr(node.body)], _parameters(node.args))
+
+    def visit_ClassDef(self, node):
+        for expression in node.decorator_list + node.bases + [k.value for k in node.keywords]:
+            self.visit(expression)
+        self.bind(node.name)
+        self.enter("class", node.body, function=False)
+
+    def visit_comprehension_node(self, node):
+        generators = node.generators
+        self.visit(generators[0].iter)
+        targets = {n.id for g in generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        self.scope = _Scope("function", self.scope, targets)
+        for index, generator in enumerate(generators):
+            self.visit(generator.target)
+            if index:
+                self.visit(generator.iter)
+            for condition in generator.ifs:
+                self.visit(condition)
+        for part in ("elt", "key", "value"):
+            if getattr(node, part, None) is not None:
+                self.visit(getattr(node, part))
+        self.scope = self.scope.parent
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_comprehension_node
+
+
+# ---------------------------------------------------------------- closures
+
+def _root(node):
+    """The ``Name`` an attribute, subscript or call chain starts from (``cache`` in
+    ``cache["g"].append``), or ``None``."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node if isinstance(node, ast.Name) else None
+
+
+@dataclasses.dataclass
+class _Unit:
+    """One top-level statement (an import with several names: one per name)."""
+    cell: int
+    node: ast.AST
+    kind: str                 # "import", "star", "definition" (def or class) or "other"
+    names: _Names
+    stored: set = dataclasses.field(default_factory=set)   # names whose attributes or items it sets or deletes
+    passed: set = dataclasses.field(default_factory=set)   # names it calls a method of or passes to a call
+    shares: set = dataclasses.field(default_factory=set)   # names whose object it may bind to another name
+    ambient: bool = False
+
+
+def _units(cells):
+    units = []
+    for cell, source in cells:
+        tree = _parse(source)
+        if tree is None:
+            continue
+        for statement in tree.body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)) and len(statement.names) > 1:
+                parts = [ast.copy_location(type(statement)(**{**{f: getattr(statement, f) for f in statement._fields},
+                                                              "names": [alias]}), statement)
+                         for alias in statement.names]
+            else:
+                parts = [statement]
+            for part in parts:
+                if isinstance(part, (ast.Import, ast.ImportFrom)):
+                    kind = "star" if any(alias.name == "*" for alias in part.names) else "import"
+                elif isinstance(part, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    kind = "definition"
+                else:
+                    kind = "other"
+                names = _Names()
+                names.visit(part)
+                units.append(_Unit(cell, part, kind, names))
+    return units
+
+
+def _aliases(units):
+    """``{name: {dotted names}}`` the import statements among ``units`` bind."""
+    aliases = {}
+    for unit in units:
+        if unit.kind in ("import", "star"):
+            finder = _Finder([NO_AUTODIFF, NO_LECTLIB])
+            finder.visit(unit.node)
+            for name, dotted in finder.naming.aliases.items():
+                aliases.setdefault(name, set()).update(dotted)
+    return aliases
+
+
+def _naming(unit, outer, own, rules=()):
+    """The ``_Naming`` of one statement: its own imports, then ``outer``'s."""
+    finder = _Finder(list(rules), _Naming({}, outer, frozenset(unit.names.local), frozenset(own)))
+    _bind_imports(finder, unit.node)
+    return finder
+
+
+def _shared(value):
+    """The names whose object ``value`` may be (or be part of): ``cache``, ``cache["g"]``,
+    ``cache.get("g")``, ``(cache, 1)``; not ``f(cache)`` or ``2 * cache``."""
+    if isinstance(value, (ast.Tuple, ast.List, ast.Set)):
+        return [name for element in value.elts for name in _shared(element)]
+    if isinstance(value, ast.Starred):
+        return _shared(value.value)
+    if isinstance(value, ast.Call) and not isinstance(value.func, ast.Attribute):
+        return []
+    root = _root(value)
+    return [root] if root is not None else []
+
+
+def _effects(unit, function, outer, imported, own):
+    """Fills ``unit.stored``, ``unit.passed``, ``unit.shares`` and ``unit.ambient``."""
+    local = unit.names.local
+    naming = _naming(unit, outer, own).naming
+
+    def global_root(node):
+        root = _root(node)
+        return root.id if root is not None and id(root) not in local else None
+
+    library = imported | (unit.names.loads - own)      # names no student statement binds
+    for node in ast.walk(unit.node):
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            name = global_root(node.value)
+            if name:
+                unit.stored.add(name)
+                if name in imported or (isinstance(node, ast.Attribute) and name in library):
+                    unit.ambient = True       # changes a module, the builtins or a library class
+        elif isinstance(node, ast.Call):
+            callee = _resolve(node.func, naming)
+            if isinstance(node.func, ast.Attribute) and node.func.attr not in _PURE_METHODS:
+                name = global_root(node.func.value)
+                if name:
+                    unit.passed.add(name)
+            if callee & {"setattr", "delattr"} and node.args and global_root(node.args[0]) in library:
+                unit.ambient = True
+            pure = callee & _PURE_CALLS or (isinstance(node.func, ast.Name) and node.func.id == function)
+            if not pure:
+                for argument in node.args + [keyword.value for keyword in node.keywords]:
+                    if isinstance(argument, (ast.Name, ast.Starred)):
+                        name = global_root(argument)
+                        if name:
+                            unit.passed.add(name)
+        elif isinstance(node, ast.ClassDef) and any(isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                                                    and item.name == "__del__" for item in node.body):
+            unit.ambient = True
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+            values = [node.value]
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            values = [node.iter]
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            values = [item.context_expr for item in node.items]
+        else:
+            values = []
+        unit.shares.update(root.id for value in values for root in _shared(value) if id(root) not in local)
+    if unit.kind not in ("import", "star"):
+        plain = _Plainly(naming)
+        plain.visit(unit.node)
+        if _hooks(unit.node, naming) or any(used not in _READ_ONLY for used, _ in plain.found):
+            unit.ambient = True               # hooks, dynamic code, or reaching names, frames or code unnamed
+
+
+def closure(cells, function):
+    """The statements ``function``'s closure holds: ``[(cell number, ast statement)]`` in
+    the cells' order (see ``closure_violations``)."""
+    return [(unit.cell, unit.node) for unit in _closure(_units(cells), function)]
+
+
+def _own(units):
+    return {name for unit in units if unit.kind != "import" for name in unit.names.binds}
+
+
+def _closure(units, function):
+    imported = {name for unit in units if unit.kind == "import" for name in unit.names.binds}
+    own = _own(units)
+    data = {name for unit in units if unit.kind == "other" for name in unit.names.binds}
+    bound = {name for unit in units if unit.kind != "star" for name in unit.names.binds}
+    outer = _aliases(units)
+    for unit in units:
+        _effects(unit, function, outer, imported, own)
+    names, tracked = {function}, set()
+    inside = [False] * len(units)
+    changed = True
+    while changed:
+        changed = False
+        watched = (names & data) | tracked       # data whose changes count
+        for index, unit in enumerate(units):
+            if not inside[index] and (unit.ambient or unit.names.binds & names
+                                      or unit.stored & (names | tracked) or unit.passed & watched
+                                      or (unit.kind == "star" and names - bound)):
+                inside[index] = changed = True
+                names |= unit.names.loads
+        for unit in units:   # a name filled with (part of) watched data shares it: its changes count too
+            if unit.kind == "other" and unit.shares & watched and not unit.names.binds <= tracked:
+                tracked |= unit.names.binds
+                changed = True
+    return [unit for index, unit in enumerate(units) if inside[index]]
+
+
+def closure_violations(cells, function, rules):
+    """Every use of what ``rules`` forbid, and every way around a name, in what ``function``
+    uses: its closure across the student's cells.
+
+    Arguments:
+        cells: ``[(cell number, source)]`` of the student's code cells in run order (answer
+            cells and cells the student added; not the instructor's locked cells).
+            ``%magic``/``!shell`` lines are ignored; a cell that does not parse is skipped.
+        function: the graded function's name (``"elman_backward"``).
+        rules: ``Rule`` objects, e.g. ``[NO_LECTLIB, NO_AUTODIFF]``.
+    Returns:
+        ``[ClosureViolation]`` sorted by cell, line, name, rule; ``[]`` when ``rules`` is
+        empty. Rules report under their own name; the ways around a name (``WRITE_PLAINLY``)
+        under ``"write-plainly"`` whenever there is any rule.
+
+    The closure: every top-level statement that binds ``function``; then, transitively,
+    for every module-level name those statements load (in function bodies, defaults,
+    decorators, class bodies, comprehensions), every statement that binds it or sets or
+    deletes its attributes or items, and, for names bound to data, every statement that
+    calls its methods or passes it to a call (other than a call of ``function`` itself or
+    of a function that changes nothing, such as ``print``), and the names filled with it.
+    Always part of it: statements that change a module, the builtins or a library class,
+    install hooks (threads, signals, tracing, ``atexit``, ``__del__``...), start processes,
+    run dynamic code, or reach names, frames or code without naming them. A student's own
+    check cell that compares the answer with ``jax.grad`` is not part of it.
+    The homework's by-hand rules; tests/test_autograder_rules.py, tests/test_closure_rules.py.
+    """
+    rules = [rule for rule in rules if rule.name != WRITE_PLAINLY.name]
+    if not rules:
+        return []
+    units = _units(cells)
+    inside = _closure(units, function)
+    own, outer = _own(units), _aliases(inside)
+    found = {}
+    for unit in inside:
+        finder = _naming(unit, outer, own, rules)
+        finder.visit(unit.node)
+        for violation in finder.found.values():
+            found.setdefault((unit.cell, violation.line, violation.used, violation.rule), ClosureViolation(
+                violation.rule, violation.used, unit.cell, violation.line, violation.reason))
+        plain = _Plainly(_naming(unit, outer, own).naming)
+        plain.visit(unit.node)
+        for used, line in plain.found:
+            found.setdefault((unit.cell, line, used, WRITE_PLAINLY.name), ClosureViolation(
+                WRITE_PLAINLY.name, used, unit.cell, line, WRITE_PLAINLY.reason))
+    return [found[key] for key in sorted(found)]
