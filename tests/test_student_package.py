@@ -190,8 +190,15 @@ def test_the_notebook_check_reads_the_answer_cells_for_rule_violations():
     answer.source = "import jax\n\ndef elman_backward(params, xs, ys, h0):\n    return jax.grad(loss)(params, xs, ys, h0)\n"
     found = static_warnings(notebook, graded)
     assert "no-autodiff" in graded["test_elman_backward"].rules   # the backward pass is by hand (DESIGN.md)
-    assert found["test_elman_backward"] == ("elman_backward: uses jax.grad (line 4); this exercise is by hand",)
+    assert found["test_elman_backward"] == (
+        "elman_backward: uses jax.grad (cell 10, line 4); this exercise is by hand",)
     assert not any(found[g] for g in graded if g != "test_elman_backward")
+    # The check reads what the answer uses across the student's cells, as grading does:
+    answer.source = "def elman_backward(params, xs, ys, h0):\n    return _helper(params, xs, ys, h0)\n"
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("from jax import grad as g\n_helper = g(loss)"))
+    assert static_warnings(notebook, graded)["test_elman_backward"] == (
+        "elman_backward: uses jax.grad (cell 4, line 1); this exercise is by hand",
+        "elman_backward: uses jax.grad (cell 4, line 2); this exercise is by hand")
 
 
 def test_checking_something_that_is_not_homework_says_so(tmp_path):

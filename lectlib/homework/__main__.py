@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lectlib.homework import visible
+from lectlib.homework import rules, visible
 
 MARKS = {"passed": "passed", "failed": "FAILED", "missing": "missing"}
 
@@ -56,26 +56,28 @@ def which_assignment(notebook, name):
                      f"its test cells are missing. Check the notebook you downloaded from the course website.")
 
 
-def answer_cells(notebook):
-    """``{grade_id: source}`` of the answer cells (nbgrader's solution cells)."""
-    found = {}
-    for cell in notebook.cells:
+def student_cells(notebook):
+    """``[(cell number, source)]`` of the code cells the student writes: the answer cells and
+    the cells they added, not the instructor's locked cells (numbered as the messages count)."""
+    cells = []
+    for number, cell in enumerate(notebook.cells, start=1):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and isinstance(meta, dict) and meta.get("solution"):
-            found[meta.get("grade_id")] = found.get(meta.get("grade_id"), "") + cell.source + "\n"
-    return found
+        meta = meta if isinstance(meta, dict) else {}
+        if cell.cell_type == "code" and (meta.get("solution") or not (meta.get("locked") or meta.get("grade"))):
+            cells.append((number, cell.source))
+    return cells
 
 
 def static_warnings(notebook, graded):
-    """Rule violations in each graded function's answer cell, read without running it."""
-    answers = answer_cells(notebook)
+    """Rule violations in what each graded function uses, across the student's cells (the
+    grader's static check), read without running them."""
+    cells = student_cells(notebook)
+    by_name = visible.known_rules()
     warnings = {}
     for grade_id, function in graded.items():
-        source = answers.get(function.function)
-        if source is None:   # an answer cell renamed: look for the cell that defines the function
-            source = next((cell.source for cell in notebook.cells if cell.cell_type == "code"
-                           and f"def {function.function}(" in cell.source), "")
-        warnings[grade_id] = visible.rule_warnings(function, source)
+        active = [by_name[name] for name in function.rules if name in by_name]
+        warnings[grade_id] = tuple(rules.message(function.function, found)
+                                   for found in rules.closure_violations(cells, function.function, active))
     return warnings
 
 

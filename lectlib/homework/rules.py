@@ -132,12 +132,12 @@ _READ_ONLY = {"getattr", "operator.attrgetter", "operator.methodcaller", "gc.col
               "inspect.isfunction", "inspect.isclass", "inspect.getfile", "inspect.getmodule"}
 # Statements using these change what any code does without being named (hooks, threads,
 # other processes): always part of a closure.
-_HOOKS = Rule("hooks", (
+_HOOKS = (
     "threading", "_thread", "signal.signal", "signal.setitimer", "signal.alarm", "sys.settrace", "sys.setprofile",
     "sys.addaudithook", "sys.monitoring", "sys.excepthook", "sys.unraisablehook", "sys.displayhook",
     "sys.breakpointhook", "sys.meta_path", "sys.path_hooks", "sys.setrecursionlimit", "atexit", "weakref.finalize",
     "gc.callbacks", "os.fork", "os.forkpty", "os.register_at_fork", "multiprocessing", "concurrent.futures",
-    "asyncio", "sched", "get_ipython", "faulthandler", "exec", "eval", "compile", "__import__", "importlib"), "")
+    "asyncio", "sched", "get_ipython", "faulthandler", "exec", "eval", "compile", "__import__", "importlib")
 # Calls that do not change their arguments: passing a name to them does not make a
 # statement part of what uses that name.
 _PURE_CALLS = {"print", "len", "repr", "str", "format", "type", "isinstance", "issubclass", "id", "hash", "float",
@@ -399,9 +399,9 @@ class _Plainly(ast.NodeVisitor):
 
 def _hooks(node, naming):
     """Whether ``node`` uses a hook, a thread, another process or dynamic code."""
-    return any(_HOOKS.matches(dotted) for child in ast.walk(node)
+    return any(dotted == name or dotted.startswith(name + ".") for child in ast.walk(node)
                if isinstance(child, (ast.Name, ast.Attribute, ast.Subscript, ast.Call))
-               for dotted in _resolve(child, naming))
+               for dotted in _resolve(child, naming) for name in _HOOKS)
 
 
 # ---------------------------------------------------------------- scopes
