@@ -10,7 +10,7 @@ SUBMISSIONS ?= submitted
 GRADE_FLAGS ?=
 PORT ?= 8000
 
-.PHONY: setup system-packages book wheel serve test bench release grade feedback clean
+.PHONY: setup system-packages book wheel serve test test-fast bench release grade feedback clean
 
 setup: system-packages $(INSTALLED)
 
@@ -53,6 +53,11 @@ serve:
 
 test: setup
 	$(BIN)/pytest
+
+# The quick tier: every test not marked slow (no book build, browser, end-to-end grading or
+# student venv); about a minute. `make test` runs these and the slow ones.
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
 
 bench: setup
 	$(PY) bench/scans.py
