@@ -122,7 +122,7 @@ def read_frame(header, blobs, recorded, sequence):
             if not isinstance(error, dict):
                 return sequence.breach("a malformed cell report")
             recorded.cell_errors.append((cell, exception_name(error.get("exception")),
-                                         Untrusted(error.get("message", ""))))
+                                         Untrusted(f"{error.get('exception')}: {error.get('message', '')}")))
     elif kind == "next":
         if not isinstance(header.get("id"), str):
             return sequence.breach("a malformed request for arguments")
@@ -139,7 +139,7 @@ def read_frame(header, blobs, recorded, sequence):
                 return sequence.breach("a result that breaks the format (impossible shape, size or type)")
         elif status in CALL_ERRORS:
             recorded.calls[call] = CallOutcome(status, None, exception_name(header.get("exception")),
-                                               Untrusted(header.get("message", "")))
+                                               Untrusted(f"{header.get('exception')}: {header.get('message', '')}"))
         else:
             return sequence.breach("a result of an unknown kind")
     elif kind == "violation":

@@ -229,7 +229,7 @@ def judge(checks, references, plan, recorded, run, limits, notes=()):
         extra.append(Note("process-limit", f"hit the limit of {limits.pids} processes"))
     errors = recorded.cell_errors
     if errors:
-        shown = "; ".join(f"cell {cell}: {name or 'an exception of its own class'} {message.for_instructor(80)}"
+        shown = "; ".join(f"cell {cell}: {message.for_instructor(80)}"
                           for cell, name, message in errors[:2])
         more = f" and {len(errors) - 2} more" if len(errors) > 2 else ""
         extra.append(Note("cell-errors", f"errors in {len(errors)} cell{'s' if len(errors) > 1 else ''} "

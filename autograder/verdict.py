@@ -40,7 +40,10 @@ class Untrusted:
     def _refuse(self, *args):
         raise UntrustedTextError("text from the sandbox cannot be rendered; use for_instructor() in instructor views")
 
-    __str__ = __repr__ = __format__ = __html__ = __iter__ = __len__ = _refuse
+    __str__ = __format__ = __html__ = __iter__ = __len__ = _refuse
+
+    def __repr__(self):
+        return "Untrusted(<not shown>)"
 
     def __bool__(self):
         return bool(self._text)

@@ -79,11 +79,25 @@ def ok_call(call, value):
     return ({"kind": "call", "id": call, "status": "ok"}, value)
 
 
+def asked(call):
+    """The runner's request for ``call``'s arguments."""
+    return {"kind": "next", "id": call}
+
+
+# The fixture notebook's call sequence: two cells (setup, double) before test_double, three before test_total.
+ORDER = [("test_double/0", 2), ("test_double/1", 2), ("test_total/0", 3)]
+
+
+def cells(*numbers):
+    return [{"kind": "cell", "cell": n, "error": None, "seconds": 0.1} for n in numbers]
+
+
 def run_result(status="ok", returncode=0, results=b"", overflowed=False):
     return RunResult(status, returncode, b"", b"", 1.0, False, results, overflowed)
 
 
 def all_passing():
-    return [ok_call("test_double/0", np.array([2.0, 4.0], np.float32)),
-            ok_call("test_double/1", REFERENCES["test_double"][1]),
-            ok_call("test_total/0", np.float32(3.0))]
+    """What an honest runner sends for the fixture notebook, in the protocol's order."""
+    return [*cells(1, 2), asked("test_double/0"), ok_call("test_double/0", np.array([2.0, 4.0], np.float32)),
+            asked("test_double/1"), ok_call("test_double/1", REFERENCES["test_double"][1]),
+            *cells(3), asked("test_total/0"), ok_call("test_total/0", np.float32(3.0))]

@@ -38,6 +38,27 @@ def test_a_regular_notebook_is_read_with_its_digest_and_time(folder):
     assert len(submission.digest) == 64 and submission.mtime > 0
 
 
+def test_the_submission_time_is_nbgraders_timestamp_when_it_left_one(folder):
+    """nbgrader's submit writes timestamp.txt (UTC) beside the notebook and collect keeps it;
+    its autograde takes the submission time from there, and so does the grader. Anything
+    that is not a time (or a link, or too long) falls back to the file's time."""
+    import datetime
+
+    stamp = folder / "ada" / "scans" / "timestamp.txt"
+    stamp.write_text("2026-12-06 03:15:42.123456 UTC")
+    expected = datetime.datetime(2026, 12, 6, 3, 15, 42, 123456, tzinfo=datetime.timezone.utc).timestamp()
+    assert read.read_submission(folder, "ada/scans/scans.ipynb").mtime == expected
+    stamp.write_text("2026-12-06 03:15:42")             # no zone: UTC, as nbgrader's parse_utc reads it
+    assert read.read_timestamp(folder, "ada/scans/scans.ipynb") == expected - 0.123456
+    file_time = os.stat(folder / "ada" / "scans" / "scans.ipynb").st_mtime
+    for bad in ("<script>", "", "9" * 300, "\xff\xfe"):
+        stamp.write_text(bad)
+        assert read.read_submission(folder, "ada/scans/scans.ipynb").mtime == file_time, bad
+    stamp.unlink()
+    stamp.symlink_to("/etc/hostname")
+    assert read.read_submission(folder, "ada/scans/scans.ipynb").mtime == file_time
+
+
 @pytest.mark.parametrize("make, problem", [
     (lambda p: os.mkfifo(p), "not a regular file"),
     (lambda p: os.symlink("/dev/zero", p), "a link"),
@@ -50,7 +71,7 @@ def test_special_files_in_place_of_the_notebook_are_unreadable(folder, make, pro
     make(path)
     submission = bounded(lambda: read.read_submission(folder, "ada/scans/scans.ipynb"))
     assert submission.notebook is None and submission.problem.kind == "unreadable"
-    assert problem in submission.problem.detail
+    assert problem in submission.problem.text()
 
 
 def test_a_link_higher_up_the_path_is_not_followed(folder, tmp_path_factory):
@@ -59,7 +80,7 @@ def test_a_link_higher_up_the_path_is_not_followed(folder, tmp_path_factory):
     (elsewhere / "scans" / "scans.ipynb").write_bytes(notebook_bytes())
     os.symlink(elsewhere, folder / "bob")
     submission = read.read_submission(folder, "bob/scans/scans.ipynb")
-    assert submission.notebook is None and "link" in submission.problem.detail
+    assert submission.notebook is None and "link" in submission.problem.text()
     work, skipped = read.find_submissions(folder, ["scans"])
     assert [w.student for w in work] == ["ada"]
 
@@ -68,7 +89,7 @@ def test_reading_is_bounded(folder, monkeypatch):
     monkeypatch.setattr(read, "MAX_NOTEBOOK_BYTES", 1000)
     (folder / "ada" / "scans" / "scans.ipynb").write_bytes(b" " * 5000)
     submission = read.read_submission(folder, "ada/scans/scans.ipynb")
-    assert submission.problem.kind == "unreadable" and "more than" in submission.problem.detail
+    assert submission.problem.kind == "unreadable" and "more than" in submission.problem.text()
     data, problem, _ = read.read_bounded(folder, "ada/scans/scans.ipynb", 10_000)
     assert len(data) == 5000 and problem is None
 
@@ -96,7 +117,7 @@ def test_find_submissions_names_what_is_missing_renamed_or_ambiguous(folder):
     found = {w.student: w for w in work}
     assert sorted(found) == ["ada", "bob", "cy", "dee"] and all(w.assignment == "scans" for w in work)
     assert str(found["bob"].relative) == "bob/scans/Homework 1.ipynb" and "expected scans.ipynb" in found["bob"].note
-    assert found["cy"].relative is None and found["cy"].note.kind == "missing" and "a.ipynb, b.ipynb" in found["cy"].note.detail
+    assert found["cy"].relative is None and found["cy"].note.kind == "missing" and "a.ipynb, b.ipynb" in found["cy"].note.text()
     assert found["dee"].note.text() == "missing: no notebook was submitted"
     assert sorted(skipped) == ["not a student!", "pipe"]
 

@@ -4,9 +4,32 @@ import csv
 import pytest
 
 from autograder import judge, record
-from autograder.status import Status
+from autograder.status import Note, Status
+from autograder.verdict import CaseKind, CaseVerdict, UntrustedTextError
 
 from autograder_fixtures import CHECKS, release_notebook
+
+
+def test_a_status_says_fixed_words_to_a_student_and_keeps_detail_for_the_instructor():
+    status = Status("crashed", "the notebook ended the grading process (exit code 113) (cell 271828)")
+    assert status.student_text() == "crashed"
+    with pytest.raises(UntrustedTextError):
+        f"{status.detail}"
+    assert Status("ok", notes=[Note("cell-errors", "errors in 31 cells")]).student_text() == "graded; a cell raised an error"
+
+
+def test_every_csv_cell_is_inert_in_a_spreadsheet(tmp_path):
+    results = [judge.zero_result(student, "scans", CHECKS, Status("error", detail)) for student, detail in
+               [("=cmd|' /C calc'!A0", "+1+1"), ("@sum", "-2"), ("ada", "\tx\rNOW()")]]
+    record.write_csv(results, tmp_path / "grades.csv")
+    for row in read_rows(tmp_path / "grades.csv"):
+        for value in row.values():
+            assert value[:1] not in ("=", "+", "-", "@", "\t", "\r"), row
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_a_status_is_typed_and_rendered_at_the_edge():
@@ -35,12 +58,13 @@ def test_the_csv_has_one_row_per_result_with_the_status_as_text(tmp_path):
 
 
 def test_the_graded_notebook_shows_answers_and_verdicts_but_no_test_code():
-    result = judge.zero_result("ada", "scans", CHECKS, Status("ok"))
-    result.checks[0] = judge.CheckResult("test_double", "double", 2, 2, "double: all 2 cases passed")
+    result = judge.zero_result("ada", "scans", CHECKS, Status("timeout", "ran longer than 300 s (cell 9)"))
+    result.checks[0] = judge.CheckResult("test_double", "double", 2, 2, cases=[
+        CaseVerdict("x = [1, 2]", False, CaseKind.PASSED), CaseVerdict("random x", True, CaseKind.PASSED)])
     result.answers = {"double": "def double(x):\n    return x + x"}
     notebook = record.graded_notebook(release_notebook(), result)
     sources = [c.source for c in notebook.cells]
     assert "def double(x):\n    return x + x" in sources
     test_double, test_total = notebook.cells[2], notebook.cells[5]
-    assert test_double.outputs[0]["text"] == "double: all 2 cases passed\n"
-    assert test_total.outputs[0]["ename"] == "CheckFailed" and test_total.outputs[0]["evalue"] == "ok"
+    assert test_double.outputs[0]["text"] == "double: all 2 cases passed (1 visible, 1 hidden)\n"
+    assert test_total.outputs[0]["ename"] == "CheckFailed" and test_total.outputs[0]["evalue"] == "total: not graded: ran out of time"
