@@ -249,6 +249,35 @@ EVASIONS = {
         IMPORTS,
         "def elman_backward(params, xs, ys, h0):\n    return open('/proc/self/maps').read()",
     ), {"write-plainly"}),
+    "a gradient read off an optimiser that takes no step": ((
+        IMPORTS + "\nfrom jax.scipy.optimize import minimize",
+        "def elman_backward(params, xs, ys, h0):\n"
+        "    return minimize(flat_loss, flatten(params), method='BFGS', options={'maxiter': 0}).jac",
+    ), {"no-autodiff"}),
+    "breakpoint() pointed at jax.grad": ((
+        IMPORTS + "\nimport os\nos.environ['PYTHONBREAKPOINT'] = 'jax.grad'",
+        "def elman_backward(params, xs, ys, h0):\n    return breakpoint(elman_loss)(params, xs, ys, h0)",
+    ), {"write-plainly"}),
+    "the gradient computed in another process": ((
+        IMPORTS + "\nimport subprocess, sys, pickle",
+        "def elman_backward(params, xs, ys, h0):\n    out = subprocess.run([sys.executable, 'grad.py'], "
+        "input=pickle.dumps(params), capture_output=True)\n    return pickle.loads(out.stdout)",
+    ), {"write-plainly"}),
+    "code in a docstring run by doctest": ((
+        IMPORTS + "\nimport doctest",
+        "def _notes():\n    \"\"\"\n    >>> CACHE.append(jax.grad(elman_loss))\n    \"\"\"",
+        "CACHE = []\ndoctest.testmod()",
+        "def elman_backward(params, xs, ys, h0):\n    return CACHE[0](params, xs, ys, h0)",
+    ), {"write-plainly"}),
+    "code in a string run by timeit": ((
+        IMPORTS + "\nimport timeit",
+        "timeit.timeit('G.append(jax.grad(elman_loss))', number=1, globals={'G': G, 'jax': jax})",
+        "def elman_backward(params, xs, ys, h0):\n    return G[0](params, xs, ys, h0)",
+    ), {"write-plainly"}),
+    "a module's __getattr__ called with a built name": ((
+        IMPORTS,
+        "def elman_backward(params, xs, ys, h0):\n    return jax.__getattr__('gr' 'ad')(elman_loss)(params, xs, ys, h0)",
+    ), {"write-plainly"}),
     "a magic line and a broken cell do not hide the rest": ((
         IMPORTS,
         "%load_ext autoreload\n!echo hi\nfrom jax import jacrev",
@@ -314,6 +343,11 @@ HONEST = {
     "a check cell that inspects and collects": (
         IMPORTS + "\nimport gc\nimport inspect", ANSWER,
         "print(inspect.getsource(elman_backward))\ngc.collect()\nassert inspect.signature(elman_backward)"),
+    "IPython's display, a timing with timeit and a leftover %timeit": (
+        IMPORTS + "\nimport timeit\nfrom IPython.display import display",
+        ANSWER.replace("    return grads", "    display(grads)\n    return grads"),
+        "%timeit elman_backward(params, xs, ys, h0)\n"
+        "print(timeit.timeit(lambda: elman_backward(params, xs, ys, h0), number=3))\ndisplay(auto)"),
     "getattr with a literal name on the student's own object": (
         IMPORTS, "class P:\n    W = 1.0",
         "def elman_backward(params, xs, ys, h0):\n    return {'W': getattr(P, 'W') * jnp.ones(3)}"),
