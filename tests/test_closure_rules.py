@@ -276,7 +276,8 @@ EVASIONS = {
     ), {"write-plainly"}),
     "a module's __getattr__ called with a built name": ((
         IMPORTS,
-        "def elman_backward(params, xs, ys, h0):\n    return jax.__getattr__('gr' 'ad')(elman_loss)(params, xs, ys, h0)",
+        "def elman_backward(params, xs, ys, h0):\n"
+        "    return jax.__getattr__('gr' 'ad')(elman_loss)(params, xs, ys, h0)",
     ), {"write-plainly"}),
     "a magic line and a broken cell do not hide the rest": ((
         IMPORTS,
