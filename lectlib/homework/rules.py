@@ -124,7 +124,8 @@ WRITE_PLAINLY = Rule(
      "os.open", "os.memfd_create", "posix", "breakpoint", "typing.get_type_hints", "pydoc.locate",
      "pkgutil.resolve_name", "zipimport", "runpy", "code", "codeop", "doctest", "pdb.run", "pdb.runeval",
      "pdb.runctx", "bdb", "cProfile.run", "cProfile.runctx", "profile.run", "profile.runctx", "get_ipython",
-     "IPython.get_ipython", "IPython.core.getipython", "IPython.core.interactiveshell", "IPython.embed", "IPython.start_ipython",
+     "IPython.get_ipython", "IPython.core.getipython", "IPython.core.interactiveshell", "IPython.embed",
+     "IPython.start_ipython",
      # code in another process (whose answer comes back as data)
      "subprocess", "_posixsubprocess", "pty", "multiprocessing", "concurrent.futures.ProcessPoolExecutor",
      "os.system", "os.popen", "os.posix_spawn", "os.posix_spawnp")
