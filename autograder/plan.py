@@ -4,8 +4,9 @@ source shows before anything runs.
 The plan is the student's own cells in their order, the instructor's version of every
 locked cell (also restored where the student deleted it), and, where each test cell
 stands, the trusted check's calls of the student's function with the check's rules. Test
-cells as submitted never run; ``demo`` cells are skipped. Each answer cell's source is
-read against its check's rules (``lectlib.homework.rules``) here, in the trusted process.
+cells as submitted never run; ``demo`` cells are skipped. Each graded function's closure
+across every cell the student wrote is read against its check's rules
+(``lectlib.homework.rules.closure_violations``) here, in the trusted process.
 """
 import dataclasses
 
@@ -30,7 +31,7 @@ class Plan:
     blobs: list                    # the input arrays' bytes
     notes: list                    # what the student changed (deleted or duplicated cells)
     answer_cells: dict             # cell number (1-based, as the runner counts) -> answer grade id
-    static: dict                   # check grade id -> [lectlib.homework.rules.Violation]
+    static: dict                   # check grade id -> [lectlib.homework.rules.ClosureViolation]
     calls: dict = dataclasses.field(default_factory=dict)   # call id -> its "args" frame (bytes)
 
     def message(self):
@@ -87,15 +88,18 @@ def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_by
     """The ``Plan`` for one readable submitted ``notebook``."""
     source = cell_kinds(release_notebook)
     position = {gid: i for i, (gid, _, _) in enumerate(source)}
-    by_answer = {check.answer: check for check in checks.values()}
     blobs, steps, notes, calls = [], [], [], {}
     answer_cells, static = {}, {}
     emitted, seen_answers = set(), {}
+    student_cells = []           # [(cell number, source)] of the cells the student wrote
 
-    def add_cell(text, answer=None):
+    def add_cell(text, answer=None, student=False):
         steps.append({"cell": text})
+        number = sum("cell" in s for s in steps)
         if answer is not None:
-            answer_cells[sum("cell" in s for s in steps)] = answer
+            answer_cells[number] = answer
+        if student:
+            student_cells.append((number, text))
 
     def emit_source(i):
         gid, kind, text = source[i]
@@ -117,7 +121,7 @@ def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_by
             continue
         gid = grade_id(cell)
         if gid not in position:
-            add_cell(cell.get("source", ""))        # a cell the student added
+            add_cell(cell.get("source", ""), student=True)        # a cell the student added
             continue
         i = position[gid]
         kind = source[i][1]
@@ -125,16 +129,16 @@ def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_by
             catch_up_to(i)
             seen_answers[gid] = seen_answers.get(gid, 0) + 1
             emitted.add(i)
-            add_cell(cell.get("source", ""), gid)
-            check = by_answer.get(gid)
-            if check is not None:
-                found = rules_module.violations(cell.get("source", ""), check.rules)
-                if found:
-                    static.setdefault(check.grade_id, []).extend(found)
+            add_cell(cell.get("source", ""), gid, student=True)
         elif i not in emitted:
             catch_up_to(i)
             emit_source(i)
     catch_up_to(len(source))
+    for check in checks.values():
+        # By hand is read over the answer's whole closure: every cell the student wrote.
+        found = rules_module.closure_violations(student_cells, check.function, check.rules)
+        if found:
+            static[check.grade_id] = found
     notes += [f"the answer cell '{gid}' appears {n} times; all ran in order"
               for gid, n in seen_answers.items() if n > 1]
     watch, reasons = watch_list(checks)

@@ -55,12 +55,14 @@ def test_deleted_and_duplicated_answers_are_noted():
     assert ("check", "test_double") in kinds(plan)
 
 
-def test_the_answers_source_is_read_against_its_checks_rules():
-    notebook = submitted(double_source="import lectlib\ndef double(x):\n    return 2 * x",
-                         total_source="def total(x):\n    return jax.grad(lambda y: y)(x)")
+def test_the_answers_closure_is_read_against_its_checks_rules():
+    notebook = submitted(double_source="import lectlib\ndef double(x):\n    return lectlib.scan(x)",
+                         total_source="def total(x):\n    return helper(x)",
+                         extra=["import jax\ndef helper(x):\n    return jax.grad(lambda y: y)(x)",
+                                "print(jax.grad(lambda y: y ** 2)(3.0), total(1.0))"])
     plan = plan_stage.build_plan(notebook, release_notebook(), CHECKS)
-    assert {gid: [(v.used, v.line) for v in found] for gid, found in plan.static.items()} == {
-        "test_double": [("lectlib", 1)], "test_total": [("jax.grad", 2)]}
+    assert {gid: [(v.used, v.cell, v.line) for v in found] for gid, found in plan.static.items()} == {
+        "test_double": [("lectlib", 2, 1), ("lectlib.scan", 2, 3)], "test_total": [("jax.grad", 4, 3)]}
 
 
 def test_autodiff_is_allowed_where_the_rules_allow_it():
