@@ -24,10 +24,17 @@ import select
 import signal
 import sys
 import time
+import types
 
 import numpy as np
 
 import wire
+
+# The runner's own modules are not the student's to import by name: ``import wire`` and
+# ``import __main__`` in a cell find nothing of the runner (``main`` gives the cells a
+# ``__main__`` module of their own).
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+del sys.modules["wire"]
 
 KEEP_PRINTED = 4000
 
@@ -376,7 +383,10 @@ def main():
         if functions:
             watch_calls(watch, rule, functions)
 
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    student_main = types.ModuleType("__main__")
+    student_main.__builtins__ = __builtins__
+    sys.modules["__main__"] = student_main
+    namespace = student_main.__dict__
     helpers = {}
     cell_index = 0
     for step in steps:

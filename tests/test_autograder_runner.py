@@ -43,7 +43,11 @@ def run_plan(plan, tmp_path):
 def test_honest_answers_come_back_and_prints_are_counted(tmp_path):
     notebook = submitted(total_source="%time x = 1\nimport warnings\nwarnings.warn('careful')\nprint('hello')\n"
                                       "def total(x):\n    return float(np.sum(np.asarray(x, np.float64)))",
-                         extra=["raise ValueError('scratch work')"])
+                         extra=["raise ValueError('scratch work')",
+                                # the runner's own modules are not the cells' to import by name
+                                "import __main__\nassert not hasattr(__main__, 'Channel') and __main__.total\n"
+                                "try:\n    import wire\nexcept ImportError:\n    pass\n"
+                                "else:\n    raise AssertionError('the wire module of the runner is importable')"])
     recorded = run_plan(plan_stage.build_plan(notebook, release_notebook(), CHECKS), tmp_path)
     assert recorded.finished and recorded.printed > len("hello\n")      # the print and the warning
     assert recorded.calls["test_double/0"].value.tolist() == [2.0, 4.0]
