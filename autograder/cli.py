@@ -26,7 +26,8 @@ from pathlib import Path
 # the "iri" format it checks, so the grader's process goes without it.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from autograder.course import Course, CourseError, Interrupted
+from autograder.batch import Interrupted
+from autograder.course import Course, CourseError
 from autograder.sandbox import Limits
 from autograder.verdict import inert
 

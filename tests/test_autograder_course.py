@@ -1,9 +1,9 @@
-"""The batch around the stages (autograder.course): a submission that raises or never
+"""The batch around the stages (autograder.batch): a submission that raises or never
 finishes costs that submission, with a status saying so; the batch goes on."""
 import threading
 import time
 
-from autograder.course import run_with_deadlines
+from autograder.batch import run_with_deadlines
 
 
 def test_a_stuck_or_failing_submission_gets_a_status_and_the_batch_finishes():

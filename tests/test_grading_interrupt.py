@@ -24,7 +24,7 @@ import pytest
 
 from autograder import record as record_stage
 from autograder import sandbox
-from autograder.course import Interrupted, _Interruption, run_with_deadlines
+from autograder.batch import Interrupted, _Interruption, run_with_deadlines
 from grading_helpers import POINTS, SANDBOX_FLAGS, new_course, read_csv, reference_notebook, submit
 
 MARKER = f"autograder-interrupt-test-{uuid.uuid4().hex[:12]}"
