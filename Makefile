@@ -63,6 +63,7 @@ bench: setup
 	$(PY) bench/scans.py
 	$(PY) bench/book.py
 	$(PY) bench/grading.py
+	$(PY) bench/class_report.py
 
 # Instructors: the student versions into release/, then grades and feedback.
 release: setup
