@@ -68,6 +68,9 @@ SEQUENCE_CASES = (
     Case("T = 1", lambda rng: sequence_case(rng, 1, 2, 3, 1), hidden=True),
     Case("d_h = 1", lambda rng: sequence_case(rng, 5, 2, 1, 1), hidden=True),
     Case("zero input", lambda rng: sequence_case(rng, 4, 2, 3, 2, zero=True), hidden=True),
+    Case("edge: T = 1", lambda rng: sequence_case(rng, 1, 3, 2, 2)),
+    Case("edge: d_x = d_h = d_y = 1", lambda rng: sequence_case(rng, 4, 1, 1, 1)),
+    Case("edge: zero input", lambda rng: sequence_case(rng, 3, 1, 2, 1, zero=True)),
 )
 
 
@@ -91,6 +94,9 @@ CHECKS = [
         Case("a large random gradient", lambda rng: grads_case(rng, 10.0), hidden=True),
         Case("a small gradient is left alone", lambda rng: grads_case(rng, 0.01), hidden=True),
         Case("a zero gradient", lambda rng: ({"W": np.zeros((2, 2), np.float32)}, np.float32(1.0)), hidden=True),
+        Case("edge: one parameter of one number (d = 1)", lambda rng: ({"c": np.array([-7.0], np.float32)}, np.float32(2.0))),
+        Case("edge: zero gradient", lambda rng: ({"U": np.zeros((2, 1), np.float32), "c": np.zeros(1, np.float32)},
+                                                 np.float32(0.5))),
     ), rtol=1e-5, points=1),
     Check("test_truncated_bptt", "truncated_bptt", truncated, (
         Case("T = 2 in chunks of k = 1", lambda rng: (G,) + tiny(rng) + (1,)),
@@ -99,5 +105,8 @@ CHECKS = [
         Case("k = T is full BPTT", lambda rng: (G,) + sequence_case(rng, 6, 2, 3, 1) + (6,), hidden=True),
         Case("k larger than T", lambda rng: (G,) + sequence_case(rng, 4, 1, 2, 1) + (10,), hidden=True),
         Case("T = 1", lambda rng: (G,) + sequence_case(rng, 1, 2, 2, 2) + (3,), hidden=True),
+        Case("edge: T = 1, k = 1", lambda rng: (G,) + sequence_case(rng, 1, 1, 3, 1) + (1,)),
+        Case("edge: d_x = d_h = d_y = 1", lambda rng: (G,) + sequence_case(rng, 5, 1, 1, 1) + (2,)),
+        Case("edge: zero input", lambda rng: (G,) + sequence_case(rng, 4, 2, 2, 1, zero=True) + (3,)),
     ), rtol=1e-3, atol=1e-4, points=2),
 ]

@@ -21,7 +21,7 @@ def gru_params(rng, d_x, d_h, scale=0.7):
 
 
 def model_params(rng, d_x, d_h, vocab_size):
-    """A GRU and its read-out ``o_t = c + V h_t``: ``V (|V|, d_h)``, ``c (|V|,)``."""
+    """A GRU and its read-out ``o_t = c + V h_t``: ``V (K, d_h)``, ``c (K,)`` for ``K`` characters."""
     return {**gru_params(rng, d_x, d_h), "V": arrays(rng, vocab_size, d_h), "c": arrays(rng, vocab_size, scale=0.3)}
 
 
@@ -100,7 +100,7 @@ def one_hot(ids, V):
 
 
 def train_case(rng, T, V, d_h, learning_rate, max_norm, zero=False):
-    """Characters as one-hot inputs (d_x = |V|); the targets are the next characters."""
+    """Characters as one-hot inputs (d_x = K); the targets are the next characters."""
     ids = rng.integers(0, V, T + 1)
     xs = np.zeros((T, V), np.float32) if zero else one_hot(ids[:-1], V)
     return (model_params(rng, V, d_h, V), xs, ids[1:].astype(np.int32), arrays(rng, d_h, scale=0.5),
@@ -108,7 +108,7 @@ def train_case(rng, T, V, d_h, learning_rate, max_norm, zero=False):
 
 
 def train_tiny(rng):
-    """"hello" read as h, e, l, l predicting e, l, l, o; |V| = 4 (e h l o), d_h = 2."""
+    """"hello" read as h, e, l, l predicting e, l, l, o; K = 4 (e h l o), d_h = 2."""
     chars = "ehlo"
     ids = np.array([chars.index(c) for c in "hello"])
     params = model_params(np.random.default_rng(5), 4, 2, 4)
@@ -125,6 +125,8 @@ CHECKS = [
         Case("zero input", lambda rng: step_case(rng, 3, 2, zero=True), hidden=True),
         Case("a large input saturates the gates", lambda rng: (gru_params(rng, 2, 3, scale=5.0), arrays(rng, 3),
                                                                arrays(rng, 2, scale=5.0)), hidden=True),
+        Case("edge: d_x = d_h = 1", lambda rng: step_case(rng, 1, 1)),
+        Case("edge: zero input", lambda rng: step_case(rng, 2, 3, zero=True)),
     ), points=2),
     Check("test_gru_states", "gru_states", gru_states, (
         Case("T = 3, d_x = d_h = 1, from h0 = [0]",
@@ -133,43 +135,60 @@ CHECKS = [
         Case("T = 1", lambda rng: states_case(rng, 1, 2, 3), hidden=True),
         Case("d_h = 1", lambda rng: states_case(rng, 6, 2, 1), hidden=True),
         Case("zero input", lambda rng: states_case(rng, 5, 2, 3, zero=True), hidden=True),
+        Case("edge: T = 1", lambda rng: states_case(rng, 1, 3, 2)),
+        Case("edge: d_x = d_h = 1", lambda rng: states_case(rng, 4, 1, 1)),
+        Case("edge: zero input", lambda rng: states_case(rng, 3, 1, 2, zero=True)),
     ), points=1),
     Check("test_sequence_nll", "sequence_nll", sequence_nll, (
         Case("logits = [[0, 0], [2, 0], [0, 0]], targets = [0, 1, 1]",
              lambda rng: (np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 0.0]], np.float32), np.array([0, 1, 1], np.int32))),
-        Case("random T = 12, |V| = 7", lambda rng: logits_case(rng, 12, 7), hidden=True),
+        Case("random T = 12, K = 7", lambda rng: logits_case(rng, 12, 7), hidden=True),
         Case("T = 1", lambda rng: logits_case(rng, 1, 4), hidden=True),
         Case("large logits (needs a stable log-softmax)",
              lambda rng: (np.array([[1000.0, 0.0, -1000.0], [0.0, 500.0, 0.0]], np.float32), np.array([0, 0], np.int32)),
              hidden=True),
-        Case("equal logits: the NLL is log |V|", lambda rng: (np.zeros((5, 6), np.float32),
+        Case("equal logits: the NLL is log K", lambda rng: (np.zeros((5, 6), np.float32),
                                                              rng.integers(0, 6, 5).astype(np.int32)), hidden=True),
+        Case("edge: T = 1", lambda rng: logits_case(rng, 1, 3)),
+        Case("edge: one character (K = 1)", lambda rng: logits_case(rng, 4, 1)),
+        Case("edge: zero logits (the NLL is log K)", lambda rng: (np.zeros((3, 5), np.float32),
+                                                                  np.array([4, 0, 2], np.int32))),
+        Case("edge: large logits", lambda rng: (np.array([[-700.0, 700.0], [900.0, 0.0]], np.float32),
+                                                np.array([1, 1], np.int32))),
     ), points=2),
     Check("test_perplexity", "perplexity", perplexity, (
         Case("logits = [[0, 0], [2, 0], [0, 0]], targets = [0, 1, 1]",
              lambda rng: (np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 0.0]], np.float32), np.array([0, 1, 1], np.int32))),
-        Case("random T = 12, |V| = 7", lambda rng: logits_case(rng, 12, 7, scale=1.0), hidden=True),
+        Case("random T = 12, K = 7", lambda rng: logits_case(rng, 12, 7, scale=1.0), hidden=True),
         Case("T = 1", lambda rng: logits_case(rng, 1, 4, scale=1.0), hidden=True),
-        Case("equal logits: the perplexity is |V|", lambda rng: (np.zeros((5, 6), np.float32),
+        Case("equal logits: the perplexity is K", lambda rng: (np.zeros((5, 6), np.float32),
                                                                 rng.integers(0, 6, 5).astype(np.int32)), hidden=True),
         Case("large logits, each target the most likely", lambda rng: (np.array([[60.0, 0.0], [0.0, 80.0]], np.float32),
                                                                        np.array([0, 1], np.int32)), hidden=True),
+        Case("edge: T = 1", lambda rng: logits_case(rng, 1, 6, scale=1.0)),
+        Case("edge: zero logits (the perplexity is K)", lambda rng: (np.zeros((2, 3), np.float32),
+                                                                     np.array([1, 2], np.int32))),
     ), points=1),
     Check("test_sample_next", "sample_next", sample_next, (
         Case("key = PRNGKey(3), logits = [1, 2, 3, 0], temperature 0.5",
              lambda rng: (key(3), np.array([1.0, 2.0, 3.0, 0.0], np.float32), np.float32(0.5))),
-        Case("random |V| = 20, temperature 1", lambda rng: sample_case(rng, 20, 1.0), hidden=True),
+        Case("random K = 20, temperature 1", lambda rng: sample_case(rng, 20, 1.0), hidden=True),
         Case("low temperature 0.05", lambda rng: sample_case(rng, 10, 0.05, scale=0.3), hidden=True),
         Case("high temperature 5", lambda rng: sample_case(rng, 10, 5.0), hidden=True),
         Case("a vocabulary of one character", lambda rng: sample_case(rng, 1, 1.0), hidden=True),
+        Case("edge: two characters (K = 2)", lambda rng: sample_case(rng, 2, 1.0)),
+        Case("edge: zero logits (uniform)", lambda rng: (key(11), np.zeros(6, np.float32), np.float32(2.0))),
     ), rtol=0.0, atol=0.0, points=1),
     Check("test_train_step", "train_step", train_step, (
-        Case("'hello', |V| = 4, d_h = 2, learning rate 0.5, max_norm 0.25 (the gradient is clipped)", train_tiny),
-        Case("random T = 8, |V| = 5, d_h = 4, the gradient clipped (max_norm 0.1)",
+        Case("'hello', K = 4, d_h = 2, learning rate 0.5, max_norm 0.25 (the gradient is clipped)", train_tiny),
+        Case("random T = 8, K = 5, d_h = 4, the gradient clipped (max_norm 0.1)",
              lambda rng: train_case(rng, 8, 5, 4, 0.3, 0.1), hidden=True),
         Case("max_norm 100: no clipping", lambda rng: train_case(rng, 6, 4, 3, 0.3, 100.0), hidden=True),
         Case("T = 1", lambda rng: train_case(rng, 1, 3, 2, 0.5, 1.0), hidden=True),
         Case("d_h = 1", lambda rng: train_case(rng, 5, 3, 1, 0.5, 1.0), hidden=True),
         Case("zero input", lambda rng: train_case(rng, 4, 3, 2, 0.5, 1.0, zero=True), hidden=True),
+        Case("edge: T = 1", lambda rng: train_case(rng, 1, 4, 3, 0.3, 1.0)),
+        Case("edge: d_h = 1", lambda rng: train_case(rng, 3, 2, 1, 0.3, 1.0)),
+        Case("edge: zero input", lambda rng: train_case(rng, 3, 4, 2, 0.3, 1.0, zero=True)),
     ), rtol=1e-3, atol=1e-4, points=3),
 ]

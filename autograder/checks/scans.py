@@ -56,6 +56,9 @@ CHECKS = [
         Case("a tanh cell whose x is larger than h", lambda rng: (TANH_CELL, arrays(rng, 2), arrays(rng, 7, 4)), hidden=True),
         Case("T = 1", lambda rng: (HALVING, arrays(rng, 2), arrays(rng, 1, 2)), hidden=True),
         Case("a cell that ignores x", lambda rng: (SQUARE, np.full(2, 0.9, np.float32), arrays(rng, 4, 2)), hidden=True),
+        Case("edge: T = 1 (one step)", lambda rng: (HALVING, arrays(rng, 3), arrays(rng, 1, 3))),
+        Case("edge: d = 1", lambda rng: (TANH_CELL, arrays(rng, 1), arrays(rng, 5, 1))),
+        Case("edge: zero input", lambda rng: (HALVING, arrays(rng, 2), np.zeros((4, 2), np.float32))),
     ), points=2),
     Check("test_linear_memory", "linear_memory", linear_memory_step, (
         Case("h = [1, 2], x = [3], gamma = [0.5, 0.5], theta = [[1, 0], [0, 1]]",
@@ -67,6 +70,8 @@ CHECKS = [
              lambda rng: (arrays(rng, 1), arrays(rng, 1), *memory_params(rng, 1, 1).values()), hidden=True),
         Case("zero input",
              lambda rng: (arrays(rng, 2), np.zeros(3, np.float32), *memory_params(rng, 3, 2).values()), hidden=True),
+        Case("edge: d_x = d_h = 1", lambda rng: (arrays(rng, 1), arrays(rng, 1), *memory_params(rng, 1, 1).values())),
+        Case("edge: zero input", lambda rng: (arrays(rng, 3), np.zeros(2, np.float32), *memory_params(rng, 2, 3).values())),
     ), rtol=1e-5, points=1),
     Check("test_memory_states", "memory_states", memory_states, (
         Case("T = 3, d_x = 1, d_h = 2", lambda rng: memory_case(rng, 3, 1, 2)),
@@ -74,12 +79,18 @@ CHECKS = [
         Case("T = 1", lambda rng: memory_case(rng, 1, 2, 2), hidden=True),
         Case("d_h = 1", lambda rng: memory_case(rng, 6, 3, 1), hidden=True),
         Case("zero input", lambda rng: memory_case(rng, 5, 2, 2, zero=True), hidden=True),
+        Case("edge: T = 1", lambda rng: memory_case(rng, 1, 1, 3)),
+        Case("edge: d_x = d_h = 1", lambda rng: memory_case(rng, 4, 1, 1)),
+        Case("edge: zero input", lambda rng: memory_case(rng, 3, 3, 1, zero=True)),
     ), points=2),
     Check("test_apply_outputs", "apply_outputs", apply_outputs, (
         Case("g(h, x) = sum(h) * x, T = 2",
              lambda rng: (READ_OUT, np.array([[1.0, 2.0], [0.5, 0.5]], np.float32), np.array([[1.0], [2.0]], np.float32))),
         Case("random T = 8", lambda rng: (READ_OUT, arrays(rng, 8, 3), arrays(rng, 8, 2)), hidden=True),
         Case("T = 1", lambda rng: (READ_OUT, arrays(rng, 1, 2), arrays(rng, 1, 1)), hidden=True),
+        Case("edge: T = 1", lambda rng: (READ_OUT, arrays(rng, 1, 3), arrays(rng, 1, 2))),
+        Case("edge: d = 1", lambda rng: (READ_OUT, arrays(rng, 4, 1), arrays(rng, 4, 1))),
+        Case("edge: zero input", lambda rng: (READ_OUT, arrays(rng, 3, 2), np.zeros((3, 2), np.float32))),
     ), points=1),
     Check("test_combine", "combine", lectlib.compose_affine, (
         Case("(2, 1) then (3, 4)", lambda rng: ((np.float32(2.0), np.float32(1.0)), (np.float32(3.0), np.float32(4.0)))),
@@ -88,6 +99,11 @@ CHECKS = [
              lambda rng: ((arrays(rng, 4, 2), arrays(rng, 4, 2)), (arrays(rng, 4, 2), arrays(rng, 4, 2))), hidden=True),
         Case("order matters: not symmetric",
              lambda rng: ((np.float32(0.5), np.float32(2.0)), (np.float32(3.0), np.float32(-1.0))), hidden=True),
+        Case("edge: one stacked pair (T = 1)",
+             lambda rng: ((arrays(rng, 1, 3), arrays(rng, 1, 3)), (arrays(rng, 1, 3), arrays(rng, 1, 3)))),
+        Case("edge: d = 1", lambda rng: ((arrays(rng, 1), arrays(rng, 1)), (arrays(rng, 1), arrays(rng, 1)))),
+        Case("edge: zero offsets b", lambda rng: ((arrays(rng, 2), np.zeros(2, np.float32)),
+                                                  (arrays(rng, 2), np.zeros(2, np.float32)))),
     ), rtol=1e-5, points=2),
     Check("test_associative_states", "associative_states",
           lambda operator, a, b, h0: lectlib.linear_recurrence(a, b, h0, method="loop"), (
@@ -98,5 +114,8 @@ CHECKS = [
         Case("T = 1", lambda rng: pair_case(rng, 1, 2), hidden=True),
         Case("d = 1, T = 8", lambda rng: pair_case(rng, 8, 1), hidden=True),
         Case("zero input: only h0 decays", lambda rng: pair_case(rng, 6, 2, zero=True), hidden=True),
+        Case("edge: T = 1", lambda rng: pair_case(rng, 1, 3)),
+        Case("edge: d = 1", lambda rng: pair_case(rng, 5, 1)),
+        Case("edge: zero input", lambda rng: pair_case(rng, 3, 3, zero=True)),
     ), points=2),
 ]
