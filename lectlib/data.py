@@ -231,3 +231,33 @@ def moving_blob(key, n, T, width=12, noise=0.1):
     position = (start + step * jnp.arange(T)[None, :]) % width          # (n, T)
     frames = jax.nn.one_hot(position, width) + noise * jax.random.normal(k_noise, (n, T, width))
     return frames, labels
+
+
+def selective_copying(key, n, T, num_tokens, num_symbols=4):
+    """Selective copying (Gu and Dao 2023, the Mamba paper): ``num_tokens`` symbols stand at
+    random positions among ``T`` steps of blanks; then ``num_tokens`` go tokens ask for the
+    symbols, in their order. Which steps to keep depends on what they hold, not on where
+    they are, so a fixed (time-invariant) filter cannot pick them out.
+
+    Tokens as in :func:`copy`: 0 blank, 1 go, ``2 … num_symbols + 1`` symbols. The sequence
+    has ``T + num_tokens`` steps.
+
+    Returns: ``tokens`` ``(n, T + num_tokens)`` int32; ``targets`` ``(n, T + num_tokens)``
+    int32, blank except at the go steps, where they are the symbols in order (so
+    ``targets != BLANK`` marks the answer steps).
+    Chapter 12; tests/test_ssm.py::test_selective_copying_asks_for_the_symbols_in_order.
+    """
+    _check_positive(n=n, T=T, num_tokens=num_tokens, num_symbols=num_symbols)
+    if num_tokens > T:
+        raise ValueError(f"selective copying places num_tokens={num_tokens} symbols in T={T} steps: "
+                         f"num_tokens must be <= T")
+    k_positions, k_symbols = jax.random.split(as_key(key))
+    # the num_tokens smallest of T random numbers mark distinct random positions
+    ranks = jnp.argsort(jax.random.uniform(k_positions, (n, T)), axis=1)
+    positions = jnp.sort(ranks[:, :num_tokens], axis=1)                  # (n, num_tokens), increasing
+    symbols = jax.random.randint(k_symbols, (n, num_tokens), 2, num_symbols + 2)
+    rows = jnp.arange(n)[:, None]
+    body = jnp.full((n, T), BLANK, jnp.int32).at[rows, positions].set(symbols)
+    tokens = jnp.concatenate([body, jnp.full((n, num_tokens), GO, jnp.int32)], axis=1)
+    targets = jnp.concatenate([jnp.full((n, T), BLANK, jnp.int32), symbols], axis=1)
+    return tokens, targets
