@@ -48,6 +48,15 @@ class Untrusted:
     def __bool__(self):
         return bool(self._text)
 
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return type(self), (self._text,)
+
     def __eq__(self, other):
         return isinstance(other, Untrusted) and other._text == self._text
 

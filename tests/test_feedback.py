@@ -99,21 +99,21 @@ def summary_rows(html):
 
 
 # ---------------------------------------------------------------- no grading needed
-def test_a_hidden_cases_error_keeps_only_the_exceptions_type():
+def test_a_hidden_cases_error_shows_only_its_label_and_the_builtin_exceptions_type():
+    from autograder.judge import CheckResult
+    from autograder.status import Status
+    from autograder.verdict import CaseKind, CaseVerdict, Untrusted
+
     check = checks.load("scans")["test_linear_memory"]
     hidden = next(c.label for c in check.cases if c.hidden)
     visible = next(c.label for c in check.cases if not c.hidden)
-    leaked = f"linear_memory: hidden case '{hidden}': ValueError: [[0.123456, 1.5], [2.25, 3.0]]"
-    safe = feedback.safe_message(check, leaked)
-    assert "0.123456" not in safe and "ValueError" in safe and f"hidden case '{hidden}'" in safe
-    wrong = f"linear_memory: hidden case '{hidden}': the result has the right shape but wrong values (2 of 4 differ)"
-    assert feedback.safe_message(check, wrong) == wrong
-    # A visible case's error too: the code that raised it may have kept a hidden case's
-    # arguments from an earlier check; the student sees the message by running the visible test.
-    visible_error = f"linear_memory: visible case '{visible}': ValueError: shapes (2,) and (3,)"
-    assert feedback.safe_message(check, visible_error) == (f"linear_memory: visible case '{visible}': raised "
-                                                           f"ValueError (its message: run the visible test in your "
-                                                           f"notebook to see it)")
+    leaked = Untrusted("ValueError: [[0.123456, 1.5], [2.25, 3.0]]")
+    result = type("R", (), {"status": Status("ok"), "checks": [CheckResult(
+        check.grade_id, check.function, 0, check.points,
+        [CaseVerdict(visible, False, CaseKind.PASSED), CaseVerdict(hidden, True, CaseKind.RAISED, "ValueError",
+                                                                   detail=leaked)])]})()
+    page = feedback.summary_html(checks.load("scans"), result)
+    assert "0.123456" not in page and f"hidden case &#x27;{hidden}&#x27;: raised ValueError" in page
 
 
 def test_the_inlined_mathjax_cannot_end_its_script_early(tmp_path):
@@ -166,21 +166,20 @@ def test_the_summary_shows_points_first_failing_case_and_rules(graded):
     bob = page_path(graded, "bob").read_text()
     rows = summary_rows(bob)
     assert rows["scan"][0] == "0 / 2"
-    assert rows["scan"][1] == ("First failing case: hidden case 'T = 1': the result has the right shape but wrong "
-                               "values (2 of 2 differ)")
+    assert rows["scan"][1] == "First failing case: hidden case 'T = 1': wrong values"
     assert rows["linear_memory"][0] == "1 / 1"
     assert '<span class="autograder-total">8 / 10</span>' in bob
 
     eve = summary_rows(page_path(graded, "eve", "bptt").read_text())
     assert eve["elman_backward"][0] == "0 / 4"
-    assert eve["elman_backward"][2] == ["Rule broken: uses jax.grad (line 2); this exercise is by hand"], eve
+    assert eve["elman_backward"][2] == ["Rule broken: by hand: no autodiff"], eve
     assert eve["elman_forward"][0] == "2 / 2"
     missing = page_path(graded, "eve").read_text()
-    assert "missing: no notebook was submitted" in summary_of(missing)
+    assert "no notebook was submitted" in summary_of(missing)
 
     dee = summary_rows(page_path(graded, "dee").read_text())
     assert dee["apply_outputs"][0] == "0 / 1"
-    assert dee["apply_outputs"][2] and all("uses lectlib" in rule for rule in dee["apply_outputs"][2]), dee
+    assert dee["apply_outputs"][2] == ["Rule broken: no lectlib"], dee
     assert dee["scan"][0] == "2 / 2" and not dee["scan"][2]
 
 
@@ -358,39 +357,20 @@ def test_a_score_changed_in_the_gradebook_shows_in_the_summary(graded):
 
 
 def test_what_the_sandbox_reported_reaches_the_page_only_in_fixed_words():
-    """The runner lives in the sandbox with the hidden arguments: its texts (exception
-    messages, the step it reached, the names it reports as used) are shown only when they
-    are words of a fixed set."""
-    from autograder.status import Status
+    """The runner lives in the sandbox with the hidden arguments: what it reported (exception
+    messages, the step it reached, the names it reports as used, counts) is instructor
+    detail; the page is built from the typed status and verdicts in fixed words."""
+    from autograder.judge import CheckResult
+    from autograder.status import Note, Status
 
-    check = checks.load("bptt")["test_elman_backward"]
-    hidden = next(c.label for c in check.cases if c.hidden)
-    visible = next(c.label for c in check.cases if not c.hidden)
-    kept = ["elman_backward: uses jax.grad (line 2); this exercise is by hand",
-            "elman_backward: uses jax.grad (line 2 of cell 7); this exercise is by hand",
-            f"elman_backward: hidden case '{hidden}': not reached: timeout: the notebook ran longer than 300 s "
-            f"and was stopped (cell 12)",
-            f"elman_backward: hidden case '{hidden}': not reached: memory: the notebook used more than 2 GiB and "
-            f"was stopped (check test_elman_forward)"]
-    for message in kept:
-        assert feedback.safe_message(check, message) == message
-    leaking = [f"elman_backward: visible case '{visible}': TypeError: bad 0.71234",
-               f"elman_backward: hidden case '{hidden}': Leak0_71234: bad",
-               f"elman_backward: hidden case '{hidden}': not reached: crashed: the notebook's process was killed "
-               f"by signal 9 (0.71234)",
-               "elman_backward: uses jax.v0_71234 (cell 7); this exercise is by hand",
-               "elman_backward: uses 0.71234; this exercise is by hand",
-               f"elman_backward: hidden case '{hidden}': not reached: timeout: the notebook ran longer than 300 s "
-               f"and was stopped (check test_71234)"]
-    for message in leaking:
-        assert "71234" not in feedback.safe_message(check, message), message
     status = Status("timeout", "the notebook ran longer than 300 s and was stopped (0.71234)",
-                    ("errors in 2 cells (cell 3: ValueError: 0.71234; cell 5: x)",
-                     "cell 4: uses jax.grad (line 2); this exercise is by hand",
-                     "cell 4: uses jax.q0_71234; this exercise is by hand"))
-    shown = feedback.safe_message(check, status.text(), status)
-    assert "71234" not in shown and "uses jax.grad (line 2)" in shown
-    assert "errors in 2 cells (the first, cell 3, raised ValueError;" in shown
-    assert "cell 9, raised an exception" in feedback.safe_status_text("errors in 1 cell (cell 9: V0_71234: x)")
-    page = feedback.summary_html(checks.load("bptt"), type("R", (), {"checks": [], "status": status})())
-    assert "71234" not in page and "errors in 2 cells" in page
+                    (Note("cell-errors", "errors in 2 cells (cell 3: ValueError: 0.71234; cell 5: x)"),
+                     Note("rule-outside", "cell 4: uses jax.q0_71234; this exercise is by hand"),
+                     Note("printed", "printed 71234 MB")))
+    result = type("R", (), {"status": status, "checks": [
+        CheckResult("test_elman_backward", "elman_backward", 0, 4, rules=("no-autodiff",),
+                    detail="elman_backward: uses jax.v0_71234 (cell 7)"),
+        CheckResult("test_elman_forward", "elman_forward", 0, 2, not_run="timeout")]})()
+    page = feedback.summary_html(checks.load("bptt"), result)
+    assert "71234" not in page
+    assert "ran out of time; a cell raised an error" in page and "Rule broken: by hand: no autodiff" in page
