@@ -91,11 +91,12 @@ def _int(value):
     return value if type(value) is int else None
 
 
-def decode(data, order, limit=None):
+def decode(data, order, limit=None, seal=None):
     """A ``Recorded`` from the bytes the runner sent (``limit`` bounds what is read);
-    ``order`` is the plan's call sequence (``Plan.sequence()``)."""
+    ``order`` is the plan's call sequence (``Plan.sequence()``), ``seal`` its key (every
+    frame must be sealed with it) or None for unsealed frames."""
     recorded = Recorded()
-    frames, problem = wire.read_frames(data, limit)
+    frames, problem = wire.read_frames(data, limit, seal)
     sequence = Sequence(order)
     for header, blobs in frames:
         if sequence.problem:
@@ -167,6 +168,7 @@ class Feeder:
     def __init__(self, plan):
         self.initial = plan.message()
         self.calls = plan.calls
+        self.seal = getattr(plan, "seal", None) or None
         self.sequence = Sequence(plan.sequence())
         self.recorded = Recorded()
         self.at = 0
@@ -176,7 +178,11 @@ class Feeder:
         """Bytes to write to the runner's standard input (``b""`` for none; ``None`` to close it)."""
         if self.closed:
             return b""
-        frames, _, self.at = wire.read_frames_at(data, self.at)
+        frames, problem, self.at = wire.read_frames_at(data, self.at, seal=self.seal)
+        if problem and problem != "a message was cut short":
+            self.sequence.breach(f"a message that breaks the format ({problem})")
+            self.closed = True
+            return None
         out = []
         for header, blobs in frames:
             asked = header.get("kind") == "next" and self.sequence.problem is None

@@ -77,18 +77,18 @@ def _on_alarm(signum, frame):
 
 
 class Channel:
-    """Writes ``wire`` frames to the grader's pipe. Bound before student code runs."""
+    """Writes sealed ``wire`` frames to the grader's pipe. Built before student code runs;
+    the descriptor and the seal's key live in the closure of ``send``, not in attributes."""
 
-    def __init__(self, fd):
-        self.fd = fd
-        self.write = os.write
-        self.frame = wire.frame
+    def __init__(self, fd, key):
+        write, frame = os.write, wire.frame
 
-    def send(self, header, blobs=()):
-        data = memoryview(self.frame(header, blobs))
-        while data:
-            written = self.write(self.fd, data)
-            data = data[written:]
+        def send(header, blobs=()):
+            data = memoryview(frame(header, blobs, seal=key))
+            while data:
+                data = data[write(fd, data):]
+
+        self.send = send
 
 
 class Watch:
@@ -359,7 +359,8 @@ def main():
     if given is None or given[0].get("kind") != "plan":
         raise SystemExit("no plan on standard input")
     header, _ = given
-    channel = Channel(int(os.environ.pop("AUTOGRADER_RESULTS_FD")))
+    channel = Channel(int(os.environ.pop("AUTOGRADER_RESULTS_FD")), bytes.fromhex(header.pop("seal", "")))
+    del given
     cell_seconds = float(header.get("cell_seconds", 60))
     scratch_bytes = int(header.get("scratch_bytes") or 0)
     steps = header["steps"]

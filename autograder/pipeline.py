@@ -30,7 +30,7 @@ def grade_submission(item, root, ctx, limits, unsafe):
         return unreadable(item, ctx, submission), submission.mtime
     plan = plan_stage.build_plan(submission.notebook, ctx.release_notebook, ctx.checks, limits.cell_seconds)
     run = run_stage.run(plan, limits, unsafe, compile_cache=ctx.compile_cache)
-    recorded = decode_stage.decode(run.results, plan.sequence(), limits.result_bytes)
+    recorded = decode_stage.decode(run.results, plan.sequence(), limits.result_bytes, plan.seal)
     checks, score, status = judge_stage.judge(ctx.checks, ctx.references, plan, recorded, run, limits,
                                               notes(item, submission) + plan.notes)
     return graded(item, root, ctx, submission, checks, score, status, run), submission.mtime

@@ -9,6 +9,7 @@ across every cell the student wrote is read against its check's rules
 (``lectlib.homework.rules.closure_violations``) here, in the trusted process.
 """
 import dataclasses
+import secrets
 
 from lectlib.homework import rules as rules_module
 
@@ -33,6 +34,7 @@ class Plan:
     answer_cells: dict             # cell number (1-based, as the runner counts) -> answer grade id
     static: dict                   # check grade id -> [lectlib.homework.rules.ClosureViolation]
     calls: dict = dataclasses.field(default_factory=dict)   # call id -> its "args" frame (bytes)
+    seal: bytes = b""                                         # the key that seals the runner's frames
 
     def message(self):
         """The plan as the bytes the runner reads first: cells and checks, no arguments."""
@@ -142,9 +144,10 @@ def build_plan(notebook, release_notebook, checks, cell_seconds=60.0, scratch_by
     notes += [f"the answer cell '{gid}' appears {n} times; all ran in order"
               for gid, n in seen_answers.items() if n > 1]
     watch, reasons = watch_list(checks)
+    seal = secrets.token_bytes(32)
     header = {"kind": "plan", "steps": steps, "cell_seconds": float(cell_seconds), "scratch_bytes": int(scratch_bytes),
-              "watch": watch, "reasons": reasons}
-    return Plan(header, blobs, notes, answer_cells, static, calls)
+              "watch": watch, "reasons": reasons, "seal": seal.hex()}
+    return Plan(header, blobs, notes, answer_cells, static, calls, seal)
 
 
 def check_step(check, calls):

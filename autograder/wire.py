@@ -11,14 +11,17 @@ lengths listed in ``header["blobs"]``. Values inside headers (arguments, results
 Grader → runner, on the runner's standard input: first the plan, with no call's arguments::
 
     {"kind": "plan", "steps": [step, ...], "cell_seconds": s, "scratch_bytes": n,
-     "watch": {rule name: [dotted name, ...]}, "reasons": {rule name: text}}
+     "watch": {rule name: [dotted name, ...]}, "reasons": {rule name: text}, "seal": hex key}
     step = {"cell": source} | {"check": grade_id, "function": name, "rules": [rule name, ...], "calls": count}
 
 then, each only in answer to the runner's request for it, ``{"kind": "args", "id":
 "grade_id/case", "args": [value, ...]}``. The grader stops answering (and closes the
 runner's standard input) at the first message out of sequence.
 
-Runner → grader, on the file descriptor named by ``AUTOGRADER_RESULTS_FD``, frames of kinds
+Runner → grader, on the file descriptor named by ``AUTOGRADER_RESULTS_FD``, sealed frames
+(each followed by an HMAC-SHA256 of itself keyed by the plan's ``seal``, a secret of this
+run that the runner keeps out of the cells' names, so a cell that writes on the channel
+without reaching into the runner breaks the protocol), of kinds
 ``step`` (``{"step": "cell 3"}``, what runs now), ``cell`` (``{"cell": i, "error": None |
 {"exception": type name, "message": text}, "seconds": s}``), ``next`` (``{"id": id}``: the
 arguments of this call, please), ``call`` (``{"id": id, "status": "ok", "value": value}`` or
@@ -33,6 +36,7 @@ receives from the runner: ``read_frames`` and ``decode_value`` check every lengt
 shape and dtype, never unpickle, and stop at a fixed byte bound. numpy and the standard
 library only (the runner in the sandbox imports nothing else from the course).
 """
+import hmac
 import json
 import struct
 
@@ -45,7 +49,10 @@ _dumps = json.dumps
 _loads = json.loads
 _pack = struct.pack
 _unpack = struct.unpack
+_hmac_digest = hmac.digest
+_hmac_compare = hmac.compare_digest
 
+SEAL_BYTES = 32           # an HMAC-SHA256 of the frame, keyed by the run's secret seal
 MAX_HEADER_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 6
 MAX_ITEMS = 256
@@ -108,18 +115,23 @@ def encode_value(value, blobs, plain_numbers=False, depth=0):
     return {"array": {"dtype": dtype, "shape": [int(n) for n in array.shape], "blob": len(blobs) - 1}}
 
 
-def frame(header, blobs=()):
-    """One message as bytes."""
+def frame(header, blobs=(), seal=None):
+    """One message as bytes; with ``seal`` (a key), followed by its ``SEAL_BYTES`` seal."""
     header = dict(header, blobs=[len(b) for b in blobs])
     text = _dumps(header, allow_nan=True).encode("utf-8")
     if len(text) > MAX_HEADER_BYTES:
         raise TypeError(f"a message of {len(text)} bytes is larger than {MAX_HEADER_BYTES}")
-    return _pack(">I", len(text)) + text + b"".join(blobs)
+    data = _pack(">I", len(text)) + text + b"".join(blobs)
+    return data + _seal(seal, data) if seal is not None else data
+
+
+def _seal(key, data):
+    return _hmac_digest(key, data, "sha256")
 
 
 # ---------------------------------------------------------------- reading
 
-def read_frames(data, limit=None):
+def read_frames(data, limit=None, seal=None):
     """The messages in ``data`` (bytes), in order, as ``(header, blobs)``.
 
     Returns ``(frames, problem)``: ``problem`` is ``None`` when ``data`` ends exactly after
@@ -127,18 +139,20 @@ def read_frames(data, limit=None):
     frame cut short by the end of ``data`` (the runner was killed mid-write) is a problem
     too. ``limit`` bounds the total bytes looked at.
     """
-    frames, problem, _ = read_frames_at(data, 0, limit)
+    frames, problem, _ = read_frames_at(data, 0, limit, seal)
     return frames, problem
 
 
-def read_frames_at(data, start, limit=None):
+def read_frames_at(data, start, limit=None, seal=None):
     """``read_frames`` from offset ``start``; also returns the offset after the last whole
-    frame read: ``(frames, problem, end)``."""
+    frame read: ``(frames, problem, end)``. With ``seal`` (a key) every frame must carry
+    the seal ``frame`` gives it with that key."""
     with memoryview(data) as view:
-        return _read_frames(view, start, len(data) if limit is None else min(len(data), limit))
+        return _read_frames(view, start, len(data) if limit is None else min(len(data), limit), seal)
 
 
-def _read_frames(view, at, end):
+def _read_frames(view, at, end, seal=None):
+    extra = SEAL_BYTES if seal is not None else 0
     frames = []
     while at < end:
         if end - at < 4:
@@ -157,13 +171,17 @@ def _read_frames(view, at, end):
         lengths = header.get("blobs", [])
         if not all(type(n) is int and n >= 0 for n in lengths):
             return frames, "a message header is malformed", at
-        if at + 4 + size + sum(lengths) > end:
+        if at + 4 + size + sum(lengths) + extra > end:
             return frames, "a message was cut short", at
-        at += 4 + size
+        start, at = at, at + 4 + size
         blobs = []
         for n in lengths:
             blobs.append(bytes(view[at:at + n]))
             at += n
+        if seal is not None:
+            if not _hmac_compare(bytes(view[at:at + SEAL_BYTES]), _seal(seal, view[start:at])):
+                return frames, "a message without the runner's seal", start
+            at += SEAL_BYTES
         frames.append((header, blobs))
     return frames, None, at
 

@@ -139,7 +139,7 @@ def breakdown(course, repeats=3):
             run = run_stage.run(plan, limits, compile_cache=ctx.compile_cache)
             timings["cache"].append(run.wall_seconds)
             clock = time.perf_counter()
-            recorded = decode_stage.decode(run.results, plan.sequence(), limits.result_bytes)
+            recorded = decode_stage.decode(run.results, plan.sequence(), limits.result_bytes, plan.seal)
             checks, score, status = judge_stage.judge(ctx.checks, ctx.references, plan, recorded, run, limits,
                                                       plan.notes)
             timings["decode_judge"].append(time.perf_counter() - clock)

@@ -101,3 +101,14 @@ def test_the_feeder_answers_each_request_in_turn_and_stops_at_a_breach():
     assert feeder.respond(data) == Plan.calls["test_double/1"]
     data += sent(asked("test_total/0"))                                  # asks again before answering
     assert feeder.respond(data) is None and feeder.respond(data + sent(asked("x"))) == b""
+
+
+def test_a_frame_without_the_runs_seal_is_a_protocol_violation():
+    key = b"k" * 32
+    honest = b"".join(wire.frame(m if isinstance(m, dict) else dict(m[0], value=wire.encode_value(m[1], [])),
+                                 seal=key) for m in cells(1, 2))
+    assert decode.decode(honest, ORDER, seal=key).violation is None
+    forged = honest + wire.frame(asked("test_double/0")) + wire.frame(cells(3)[0], seal=key)   # unsealed, by a cell
+    assert "seal" in decode.decode(forged, ORDER, seal=key).violation
+    wrong_key = honest + wire.frame(asked("test_double/0"), seal=b"g" * 32)
+    assert "seal" in decode.decode(wrong_key, ORDER, seal=key).violation

@@ -35,7 +35,7 @@ def run_plan(plan, tmp_path):
     if not process.stdin.closed:
         process.stdin.close()
     assert process.wait(timeout=120) == 0, process.stderr.read()
-    recorded = decode.decode(data, plan.sequence())
+    recorded = decode.decode(data, plan.sequence(), seal=plan.seal)
     assert recorded.violation is None
     return recorded
 
