@@ -34,7 +34,7 @@ class Submission:
     problem: Status | None = None  # why it could not be read (then notebook is None)
     notes: list = dataclasses.field(default_factory=list)   # what was odd but gradable
     digest: str | None = None      # sha256 of the bytes read
-    mtime: float | None = None     # the file's modification time (when it was submitted)
+    mtime: float | None = None     # when it was submitted: nbgrader's timestamp.txt, else the file's mtime
 
 
 SECRET_NAME = "submission_secret.txt"   # what nbgrader's exchange leaves beside a submitted notebook
@@ -47,6 +47,27 @@ def read_secret(base, notebook_relative):
     data, _, _ = read_bounded(base, Path(notebook_relative).parent / SECRET_NAME, 1024)
     text = (data or b"").decode("ascii", "replace").strip()
     return text if 0 < len(text) <= 512 and all(c in "0123456789abcdef" for c in text) else None
+
+
+TIMESTAMP_NAME = "timestamp.txt"        # when nbgrader's exchange received it (submit writes it, collect keeps it)
+
+
+def read_timestamp(base, notebook_relative):
+    """When the submission was handed in, as nbgrader records it: the ``timestamp.txt``
+    beside the notebook, in POSIX seconds (a time without a zone is UTC, as in nbgrader's
+    ``parse_utc``); ``None`` when there is none or it is not a time. nbgrader's own
+    autograde takes the submission time from the same file, so late submissions count as
+    late the same way."""
+    from dateutil import parser, tz
+
+    data, _, _ = read_bounded(base, Path(notebook_relative).parent / TIMESTAMP_NAME, 200)
+    try:
+        parsed = parser.parse(data.decode("ascii").strip())
+    except (AttributeError, ValueError, OverflowError, UnicodeDecodeError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz.tzutc())
+    return parsed.timestamp()
 
 
 def read_bounded(base, relative, limit):
@@ -173,7 +194,8 @@ def read_submission(base, relative):
         return Submission(None, Status("unreadable", f"the notebook file is {problem}"))
     digest = hashlib.sha256(raw).hexdigest()
     submission = parse_notebook(raw)
-    submission.digest, submission.mtime = digest, mtime
+    submitted = read_timestamp(base, relative)
+    submission.digest, submission.mtime = digest, mtime if submitted is None else submitted
     return submission
 
 
