@@ -8,11 +8,11 @@ summary ``[h→_T; h←_1]``; with attention, step ``t`` chooses its own weighte
 the annotations (the course's notation: ``W`` multiplies the decoder's state, ``U`` the
 annotation it looks at)::
 
-    e_{t,j}   = v_aᵀ tanh(W_a s_{t−1} + U_a h_j)          score of position j
+    e_{t,j}   = v_aᵀ tanh(W_a h'_{t−1} + U_a h_j)          score of position j
     α_{t,j}   = exp(e_{t,j}) / Σ_i exp(e_{t,i})            the attention weights (a softmax over real positions)
     ctx_t     = Σ_j α_{t,j} h_j                            the context
-    s_t       = GRU(s_{t−1}, [e(y_{t−1}); ctx_t])          the decoder reads the previous symbol and the context
-    o_t       = c + V [s_t; ctx_t]                         logits of output symbol t
+    h'_t      = GRU(h'_{t−1}, [e(y_{t−1}); ctx_t])          the decoder reads the previous symbol and the context
+    o_t       = c + V [h'_t; ctx_t]                         logits of output symbol t
 
 Shapes: ``T`` positions (padded), ``S`` symbols, ``d_h`` per encoder direction, the
 annotations and the decoder state have ``2 d_h``; ``d_a`` the attention's hidden size.
@@ -42,20 +42,20 @@ def additive_init(key, d_s, d_enc, d_a):
             "v_a": jax.random.normal(k_v, (d_a,)) / jnp.sqrt(d_a)}
 
 
-def additive_scores(params, s, annotations):
-    """``e_j = v_aᵀ tanh(W_a s + U_a h_j)`` for every position ``j``.
+def additive_scores(params, h_dec, annotations):
+    """``e_j = v_aᵀ tanh(W_a h_dec + U_a h_j)`` for every position ``j``.
 
-    Arguments: ``s`` ``(d_s,)`` the decoder's state; ``annotations`` ``(T, d_enc)``.
+    Arguments: ``h_dec`` ``(d_s,)`` the decoder's state; ``annotations`` ``(T, d_enc)``.
     Returns: ``(T,)``.
 
     Chapter 11; tests/test_attention.py::test_additive_scores_against_a_loop.
     """
-    s = as_array(s, "s")
+    h_dec = as_array(h_dec, "h_dec")
     annotations = as_array(annotations, "annotations")
     check_inexact(annotations, "annotations")
     d_a, d_s = params["W_a"].shape
-    check_shapes([(s, (d_s,), "s"), (annotations, ("T", params["U_a"].shape[1]), "annotations")])
-    hidden = jnp.tanh((params["W_a"] @ s)[None, :] + annotations @ params["U_a"].T)      # (T, d_a)
+    check_shapes([(h_dec, (d_s,), "h_dec"), (annotations, ("T", params["U_a"].shape[1]), "annotations")])
+    hidden = jnp.tanh((params["W_a"] @ h_dec)[None, :] + annotations @ params["U_a"].T)      # (T, d_a)
     return hidden @ params["v_a"]
 
 
@@ -73,16 +73,16 @@ def masked_softmax(scores, mask):
     return weights / jnp.sum(weights)
 
 
-def additive_attention(params, s, annotations, mask=None):
+def additive_attention(params, h_dec, annotations, mask=None):
     """The attention weights ``α_j`` and the context ``Σ_j α_j h_j``.
 
-    Arguments: ``s`` ``(d_s,)``; ``annotations`` ``(T, d_enc)``; ``mask`` ``(T,)`` (1 on real
+    Arguments: ``h_dec`` ``(d_s,)``; ``annotations`` ``(T, d_enc)``; ``mask`` ``(T,)`` (1 on real
     positions; default all).
     Returns: ``(weights (T,), context (d_enc,))``.
 
     Chapter 11; tests/test_attention.py::test_attention_weights_and_context_against_a_loop.
     """
-    scores = additive_scores(params, s, annotations)
+    scores = additive_scores(params, h_dec, annotations)
     if mask is None:
         mask = jnp.ones(scores.shape)
     weights = masked_softmax(scores, mask)
@@ -159,23 +159,23 @@ def _num_symbols(params):
     return params["V"].shape[0]
 
 
-def decoder_step(params, s, y_prev, annotations, mask, summary, attend):
+def decoder_step(params, h_dec, y_prev, annotations, mask, summary, attend):
     """One step of the decoder.
 
-    Arguments: ``s`` ``(2 d_h,)`` the previous state; ``y_prev`` an int (the previous symbol,
+    Arguments: ``h_dec`` ``(2 d_h,)`` the previous state; ``y_prev`` an int (the previous symbol,
     or ``S`` for start); ``annotations`` ``(T, 2 d_h)``; ``mask`` ``(T,)``; ``summary``
     ``(2 d_h,)``; ``attend`` a bool (may be traced, so one compiled function serves both models).
     Returns: ``(s_new (2 d_h,), logits (S,), weights (T,))`` (weights all 0 without attention).
 
     Chapter 11; tests/test_attention.py::test_teacher_forced_logits_against_a_loop.
     """
-    weights, attended = additive_attention(params["attention"], s, annotations, mask)
+    weights, attended = additive_attention(params["attention"], h_dec, annotations, mask)
     context = jnp.where(attend, attended, summary)
     weights = jnp.where(attend, weights, 0.0)
     x = jnp.concatenate([jax.nn.one_hot(y_prev, _num_symbols(params) + 1), context])
-    s = gru.step(params["decoder"], s, x)
-    logits = params["V"] @ jnp.concatenate([s, context]) + params["c"]
-    return s, logits, weights
+    h_dec = gru.step(params["decoder"], h_dec, x)
+    logits = params["V"] @ jnp.concatenate([h_dec, context]) + params["c"]
+    return h_dec, logits, weights
 
 
 def _check_sequence(params, symbols, mask):
@@ -197,9 +197,9 @@ def teacher_forced(params, symbols, mask, targets, attend):
     annotations, summary = encode(params, jax.nn.one_hot(symbols, _num_symbols(params)), mask)
     previous = jnp.concatenate([jnp.array([_num_symbols(params)]), targets[:-1]])
 
-    def body(s, y_prev):
-        s, logits, weights = decoder_step(params, s, y_prev, annotations, mask, summary, attend)
-        return s, (logits, weights)
+    def body(h_dec, y_prev):
+        h_dec, logits, weights = decoder_step(params, h_dec, y_prev, annotations, mask, summary, attend)
+        return h_dec, (logits, weights)
 
     return jax.lax.scan(body, summary, previous)[1]
 
@@ -215,10 +215,10 @@ def greedy_decode(params, symbols, mask, attend):
     annotations, summary = encode(params, jax.nn.one_hot(symbols, _num_symbols(params)), mask)
 
     def body(carry, _):
-        s, y_prev = carry
-        s, logits, weights = decoder_step(params, s, y_prev, annotations, mask, summary, attend)
+        h_dec, y_prev = carry
+        h_dec, logits, weights = decoder_step(params, h_dec, y_prev, annotations, mask, summary, attend)
         y = jnp.argmax(logits).astype(jnp.int32)
-        return (s, y), (y, weights)
+        return (h_dec, y), (y, weights)
 
     start = jnp.array(_num_symbols(params), jnp.int32)
     return jax.lax.scan(body, (summary, start), None, length=symbols.shape[0])[1]

@@ -69,8 +69,17 @@ def elman_forward(params, xs, h0):
     return hs, elman.output(params, hs)
 
 
-def _loss_and_output_grads(os, ys, loss):
-    """``L`` and ``∇_{o_t} L`` for every step, ``(T, d_y)``."""
+def loss_and_output_grads(os, ys, loss="mse"):
+    """The loss and where backpropagation starts: ``L`` and ``∇_{o_t} L`` for every step.
+
+    Arguments: ``os`` ``(T, d_y)`` outputs; ``ys`` ``(T, d_y)`` targets for ``loss="mse"``
+    (``L = Σ_t ½‖o_t − y_t‖²``, ``∇_{o_t} L = o_t − y_t``) or ``(T,)`` integer labels for
+    ``loss="xent"`` (``L = Σ_t −log softmax(o_t)[y_t]``, ``∇_{o_t} L = softmax(o_t) − e_{y_t}``,
+    min-char-rnn's ``dy = p − 1_y``). Returns ``(L, grads)`` with ``grads`` ``(T, d_y)``.
+    Chapter 7; tests/test_bptt.py::test_output_grads_are_jax_grads_of_the_loss.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, received {loss!r}")
     if loss == "mse":
         residual = os - ys
         return 0.5 * jnp.sum(residual**2), residual
@@ -88,7 +97,7 @@ def elman_loss(params, xs, ys, h0=None, loss="mse"):
     """
     params, xs, ys, h0 = _check_elman_inputs(params, xs, ys, h0, loss)
     hs, os = elman_forward(params, xs, h0)
-    value, _ = _loss_and_output_grads(os, ys, loss)
+    value, _ = loss_and_output_grads(os, ys, loss)
     return value, hs[-1]
 
 
@@ -109,7 +118,7 @@ def elman_grads(params, xs, ys, h0=None, loss="mse"):
     """
     params, xs, ys, h0 = _check_elman_inputs(params, xs, ys, h0, loss)
     hs, os = elman_forward(params, xs, h0)
-    value, grad_os = _loss_and_output_grads(os, ys, loss)
+    value, grad_os = loss_and_output_grads(os, ys, loss)
     h_prevs = jnp.concatenate([h0[None], hs[:-1]], axis=0)
 
     def backward_step(grad_a_next, step_values):

@@ -47,7 +47,7 @@ def states(cell, params, xs):
 def gate_activations(cell, params, xs):
     """The gates of a gated cell at every step of its run over one sequence ``xs`` ``(T, d_x)``:
     the cell's ``gates(params, h_{t-1}, x_t)`` stacked, a dict of ``(T, d_h)`` arrays (MGU: f, h;
-    LSTM: f, i, o, g; GRU: z, r, h). Chapter 9; tests/test_experiments.py::test_gate_activations_follow_the_run."""
+    LSTM: f, i, q, g; GRU: z, r, h). Chapter 9; tests/test_experiments.py::test_gate_activations_follow_the_run."""
     module = _cell(cell)
     if not hasattr(module, "gates"):
         raise ValueError(f"cell {cell!r} has no gates; gated cells are {sorted(n for n, m in CELLS.items() if hasattr(m, 'gates'))}")

@@ -4,15 +4,15 @@ from a ``lectlib.cells`` cell, its training loop, and generation with a temperat
 
 The text ships with Python itself (``pydoc_data.topics``, the standard library's help
 topics), so nothing is downloaded. Shapes: ``T`` characters, ``B`` sequences in a batch,
-``k`` steps per chunk of truncated BPTT, ``|V|`` characters in the vocabulary, ``d_e`` the
+``k`` steps per chunk of truncated BPTT, ``K = |𝒱|`` characters in the vocabulary ``𝒱``, ``d_e`` the
 embedding size, ``d_h`` the state size.
 
 The model (the course's notation, column vectors)::
 
-    x_t = E e(c_t)                   the embedding: column c_t of E (d_e, |V|), i.e. E times a one-hot
-    h_t = cell(h_{t-1}, x_t)         a lectlib.cells step (U multiplies x_t, W the previous state)
-    o_t = c + V h_t                  logits of the next character, (|V|,)
-    p(c_{t+1} | c_1 … c_t) = softmax(o_t)
+    E e(x_t)                         the embedding of character x_t: column x_t of E (d_e, K), i.e. E times a one-hot
+    h_t = cell(h_{t-1}, E e(x_t))    a lectlib.cells step (U multiplies the embedding, W the previous state)
+    o_t = c + V h_t                  logits of the next character, (K,)
+    p(x_{t+1} | x_1 … x_t) = softmax(o_t)
 """
 import functools
 import math
@@ -91,10 +91,10 @@ def decode(ids, chars):
 
 
 def embed(E, ids):
-    """``x_t = E e(c_t)``: column ``c_t`` of the embedding matrix, the same as ``E`` times a
+    """``E e(x_t)``: column ``x_t`` of the embedding matrix, the same as ``E`` times a
     one-hot vector, without building the one-hot.
 
-    Arguments: ``E`` ``(d_e, |V|)``; ``ids`` integer array of any shape ``S``.
+    Arguments: ``E`` ``(d_e, K)``; ``ids`` integer array of any shape ``S``.
     Returns: ``S + (d_e,)``.
 
     Chapter 11; tests/test_language.py::test_embedding_is_the_matrix_times_a_one_hot.
@@ -106,9 +106,9 @@ def embed(E, ids):
 
 
 def nll_from_logits(logits, targets):
-    """The cross-entropy of every character, ``−log softmax(o_t)[c_{t+1}]``, in nats.
+    """The cross-entropy of every character, ``−log softmax(o_t)[x_{t+1}]``, in nats.
 
-    Arguments: ``logits`` ``(..., |V|)``; ``targets`` integers of shape ``(...)``.
+    Arguments: ``logits`` ``(..., K)``; ``targets`` integers of shape ``(...)``.
     Returns: ``(...)``.
 
     Chapter 11; tests/test_language.py::test_nll_perplexity_and_bits_against_a_loop.
@@ -118,7 +118,7 @@ def nll_from_logits(logits, targets):
     targets = as_array(targets, "targets")
     check_integer(targets, "targets")
     if logits.shape[:-1] != targets.shape:
-        raise ValueError(f"logits must have shape targets.shape + (|V|,), received {tuple(logits.shape)} "
+        raise ValueError(f"logits must have shape targets.shape + (K,), received {tuple(logits.shape)} "
                          f"and targets {tuple(targets.shape)}")
     return -jnp.take_along_axis(jax.nn.log_softmax(logits), targets[..., None], axis=-1)[..., 0]
 
@@ -143,7 +143,7 @@ def bits_per_character(mean_nll):
 
 class NgramCounts(NamedTuple):
     """Counts of an order-``n`` model: every ``(context, next)`` pair seen and every context,
-    as sorted integer keys (a context of ``n − 1`` characters written in base ``|V|``) with
+    as sorted integer keys (a context of ``n − 1`` characters written in base ``K``) with
     their counts. ``start`` pads the text on the left so the first characters have a context."""
     n: int
     vocab_size: int
@@ -198,7 +198,7 @@ def _lookup(keys, counts, queries):
 
 
 def ngram_probabilities(counts, ids, smoothing=1.0):
-    """``p(c_t | c_{t−n+1} … c_{t−1}) = (N(context, c_t) + k) / (N(context) + k |V|)`` for every
+    """``p(x_t | x_{t−n+1} … x_{t−1}) = (N(context, x_t) + k) / (N(context) + k K)`` for every
     character of ``ids``, with add-``k`` (Laplace) smoothing so an unseen pair keeps a little
     probability. The context of the first characters is padded with ``counts.start``.
 
@@ -218,8 +218,8 @@ def ngram_probabilities(counts, ids, smoothing=1.0):
 
 
 def ngram_context_counts(counts, ids):
-    """``N(c_{t−n+1} … c_{t−1})``: how often the context of every character of ``ids`` occurs in
-    the training text (0: never seen, and the smoothed model falls back to ``1/|V|``).
+    """``N(x_{t−n+1} … x_{t−1})``: how often the context of every character of ``ids`` occurs in
+    the training text (0: never seen, and the smoothed model falls back to ``1/K``).
 
     Arguments: ``counts`` from ``ngram_counts``; ``ids`` ``(T,)``. Returns ``(T,)`` int64.
 
@@ -231,7 +231,7 @@ def ngram_context_counts(counts, ids):
 
 
 def ngram_distribution(counts, context, smoothing=1.0):
-    """The whole next-character distribution ``(|V|,)`` after ``context`` (its last ``n − 1``
+    """The whole next-character distribution ``(K,)`` after ``context`` (its last ``n − 1``
     characters count; shorter contexts are padded with ``counts.start``). Sums to 1.
 
     Chapter 11; tests/test_language.py::test_ngram_distribution_sums_to_one_and_agrees.
@@ -317,7 +317,7 @@ def random_batches(key, ids, batch_size, num_steps):
 def model_init(key, cell, vocab_size, d_e, d_h):
     """A character model around ``cell`` (a ``lectlib.cells`` module such as ``gru``).
 
-    Returns: ``{"E": (d_e, |V|), "cell": cell.init(key, d_e, d_h), "V": (|V|, d_h), "c": (|V|,)}``.
+    Returns: ``{"E": (d_e, K), "cell": cell.init(key, d_e, d_h), "V": (K, d_h), "c": (K,)}``.
 
     Chapter 11; tests/test_language.py::test_chunk_loss_is_the_mean_nll_of_a_loop.
     """
@@ -345,7 +345,7 @@ def zero_state(params, batch_size=None):
 
 
 def read_out(params, h):
-    """``o_t = c + V h_t``: logits ``(..., |V|)`` from states ``(..., d_h)``. Chapter 11;
+    """``o_t = c + V h_t``: logits ``(..., K)`` from states ``(..., d_h)``. Chapter 11;
     tests/test_language.py."""
     h = _visible(h)
     return h @ params["V"].T + params["c"].reshape((1,) * (h.ndim - 1) + (-1,))
@@ -489,7 +489,7 @@ def softmax_with_temperature(logits, temperature):
 def sample_next(key, logits, temperature):
     """The next character: a draw from ``softmax(o / τ)``, or ``argmax o`` (greedy) when ``τ = 0``.
 
-    Arguments: ``key``; ``logits`` ``(|V|,)``; ``temperature`` ``τ ≥ 0`` (may be traced).
+    Arguments: ``key``; ``logits`` ``(K,)``; ``temperature`` ``τ ≥ 0`` (may be traced).
     Returns: an int32 scalar. Deterministic given ``key``.
 
     Chapter 11; tests/test_language.py::test_greedy_is_argmax_and_small_temperature_approaches_it.

@@ -54,6 +54,28 @@ def test_elman_grads_equal_jax_grad_in_float64(loss, steps, d_x, d_h, d_y):
             np.testing.assert_allclose(grads[name], expected[name], atol=1e-5, rtol=1e-5, err_msg=name)
 
 
+@pytest.mark.parametrize("loss", ["mse", "xent"])
+def test_output_grads_are_jax_grads_of_the_loss(loss):
+    """p − 1_y (and o − y) by hand against jax.grad of a loss written with numpy-style formulas."""
+    with jax.enable_x64(True):
+        os = jax.random.normal(jax.random.key(0), (4, 5), dtype=jnp.float64) * 3
+        if loss == "xent":
+            ys = jnp.array([0, 4, 2, 2])
+            def independent(o):
+                return -sum(o[t, ys[t]] - jnp.log(jnp.sum(jnp.exp(o[t]))) for t in range(4))
+        else:
+            ys = jax.random.normal(jax.random.key(1), (4, 5), dtype=jnp.float64)
+            def independent(o):
+                return 0.5 * jnp.sum((o - ys) ** 2)
+        value, grads = bptt.loss_and_output_grads(os, ys, loss)
+        np.testing.assert_allclose(value, independent(os), rtol=1e-12)
+        np.testing.assert_allclose(grads, jax.grad(independent)(os), atol=1e-12)
+        if loss == "xent":
+            np.testing.assert_allclose(grads.sum(axis=1), 0.0, atol=1e-12)     # p sums to 1, 1_y too
+    with pytest.raises(ValueError, match="loss"):
+        bptt.loss_and_output_grads(os, ys, "hinge")
+
+
 def test_elman_loss_matches_the_independent_forward_pass():
     params, xs, ys, h0 = random_problem(0, 6, 2, 3, 2, "mse")
     value, h_last = bptt.elman_loss(params, xs, ys, h0)

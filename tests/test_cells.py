@@ -71,18 +71,18 @@ def test_mgu_from_thetas_is_the_lectures_form():
 
 
 def test_lstm_step_by_hand():
-    weights = {"f": (0.5, 0.1, 1.0), "i": (-0.3, 0.2, 0.0), "o": (0.4, -0.2, 0.1), "g": (0.9, 0.3, -0.1)}
+    weights = {"f": (0.5, 0.1, 1.0), "i": (-0.3, 0.2, 0.0), "q": (0.4, -0.2, 0.1), "g": (0.9, 0.3, -0.1)}
     params = {}
     for gate, (u, w, b) in weights.items():             # input weight, recurrent weight, bias
         params[f"U_{gate}"] = jnp.array([[u]])
         params[f"W_{gate}"] = jnp.array([[w]])
         params[f"b_{gate}"] = jnp.array([b])
-    h0, c0, x = 0.2, -0.5, 1.5
+    h0, s0, x = 0.2, -0.5, 1.5              # Goodfellow's names: cell state s, output gate q
     pre = {k: u * x + w * h0 + b for k, (u, w, b) in weights.items()}
-    c = sigmoid(pre["f"]) * c0 + sigmoid(pre["i"]) * math.tanh(pre["g"])
-    h = sigmoid(pre["o"]) * math.tanh(c)
-    got_h, got_c = cells.lstm.step(params, (jnp.array([h0]), jnp.array([c0])), jnp.array([x]))
-    np.testing.assert_allclose(got_c, [c], rtol=1e-6, atol=1e-7)
+    s = sigmoid(pre["f"]) * s0 + sigmoid(pre["i"]) * math.tanh(pre["g"])
+    h = sigmoid(pre["q"]) * math.tanh(s)
+    got_h, got_s = cells.lstm.step(params, (jnp.array([h0]), jnp.array([s0])), jnp.array([x]))
+    np.testing.assert_allclose(got_s, [s], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(got_h, [h], rtol=1e-6, atol=1e-7)
 
 
@@ -113,7 +113,7 @@ def test_init_shapes_and_determinism(name):
     assert jax.tree_util.tree_map(jnp.shape, new) == jax.tree_util.tree_map(jnp.shape, cell.init_state(6))
 
 
-@pytest.mark.parametrize("name, gates", [("mgu", "fh"), ("lstm", "figo"), ("gru", "zrh")])
+@pytest.mark.parametrize("name, gates", [("mgu", "fh"), ("lstm", "fiqg"), ("gru", "zrh")])
 def test_gated_cells_name_input_weights_u_and_recurrent_weights_w(name, gates):
     """The course's notation: U_k multiplies the input x (d_h, d_x), W_k the state h (d_h, d_h)."""
     params = getattr(cells, name).init(jax.random.key(0), 2, 5)

@@ -115,8 +115,8 @@ def test_run_equals_python_loop_of_steps():
 
 def test_run_carries_the_lstm_pair():
     params = lectlib.cells.lstm.init(jax.random.key(0), 3, 5)
-    hs, cs = lectlib.run(lectlib.cells.lstm.step, params, jnp.ones((4, 3)), lectlib.cells.lstm.init_state(5))
-    assert hs.shape == cs.shape == (4, 5)
+    hs, ss = lectlib.run(lectlib.cells.lstm.step, params, jnp.ones((4, 3)), lectlib.cells.lstm.init_state(5))
+    assert hs.shape == ss.shape == (4, 5)
 
 
 def test_scan_states_is_the_loop_that_keeps_every_state():
