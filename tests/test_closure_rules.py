@@ -454,3 +454,20 @@ def test_an_evasion_among_honest_cells_is_always_found(extra, name, where):
     for offset, cell in enumerate(extra):
         cells.insert(min(1 + where + offset, len(cells)), cell)
     assert expected <= broken(numbered(*cells))
+
+
+def test_code_nested_too_deeply_to_read_is_reported_not_skipped():
+    deep = "x = jax" + ".b" * 2000 + "\ny = 1"
+    assert found(numbered(deep, "def elman_backward(params, xs, ys, h0):\n    return y")) == \
+        {("write-plainly", "code nested too deeply to read")}
+
+
+def test_a_long_chain_of_helper_statements_is_followed_to_its_end():
+    chain = [f"x{i} = x{i - 1}" for i in range(1, 400)]
+    cells = numbered("x0 = jax.grad", *reversed(chain), "def elman_backward(params, xs, ys, h0):\n    return x399")
+    assert found(cells) == {("no-autodiff", "jax.grad")}
+
+
+def test_a_source_given_as_a_list_of_lines_reads_like_its_text():
+    assert broken([(1, ["from jax import grad as g\n"]), (2, ["def f(p):\n", "    return g(p)"])], "f") == \
+        {"no-autodiff"}

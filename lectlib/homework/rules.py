@@ -37,6 +37,7 @@ Example::
 """
 import ast
 import dataclasses
+import functools
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +195,7 @@ class _Naming:
     local: frozenset = frozenset()
     own: frozenset = frozenset()
     rules: tuple = ()
+    cache: dict = dataclasses.field(default_factory=dict)    # id(node) -> what it stands for
 
     def name(self, node):
         found = set(self.aliases.get(node.id, ()))
@@ -206,11 +208,22 @@ class _Naming:
 
 def _resolve(node, naming):
     """The dotted names an expression may stand for (a set: a name imported differently in
-    two cells stands for both), when they can be read off the source."""
+    two cells stands for both), when they can be read off the source. Each node is read
+    once per naming (a chain thousands of attributes long stays linear)."""
+    key = id(node)
+    if key not in naming.cache:
+        naming.cache[key] = _resolve_once(node, naming)
+    return naming.cache[key]
+
+
+_DEEPEST = 12     # parts of a dotted name worth reading (every forbidden name has fewer)
+
+
+def _resolve_once(node, naming):
     if isinstance(node, ast.Name):
         return naming.name(node)
     if isinstance(node, ast.Attribute):
-        return {f"{base}.{node.attr}" for base in _resolve(node.value, naming)}
+        return {f"{base}.{node.attr}" for base in _resolve(node.value, naming) if base.count(".") < _DEEPEST}
     if isinstance(node, ast.Subscript):
         key = _literal(node.slice)
         if key is None:
@@ -250,6 +263,7 @@ class _Finder(ast.NodeVisitor):
 
     def bind(self, name, dotted):
         self.naming.aliases.setdefault(name, set()).add(dotted)
+        self.naming.cache.clear()
 
     def resolve(self, node):
         return _resolve(node, self.naming)
@@ -329,11 +343,25 @@ def _bind_imports(finder, tree):
                     finder.bind(alias.asname or alias.name, f"{node.module}.{alias.name}")
 
 
+_UNREADABLE = ast.Module(body=[], type_ignores=[])   # runs, but nested too deeply for ``ast`` to read
+
+
 def _parse(source):
+    """The cell's tree; ``None`` when Python cannot run it; ``_UNREADABLE`` when it runs
+    but cannot be read."""
+    if not isinstance(source, str):
+        return None
+    text = _without_magics(source)
     try:
-        return ast.parse(_without_magics(source))
+        return ast.parse(text)
     except (SyntaxError, ValueError):
         return None
+    except (RecursionError, MemoryError):
+        try:
+            compile(text, "<cell>", "exec")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        return _UNREADABLE
 
 
 def violations(source, rules):
@@ -350,7 +378,7 @@ def violations(source, rules):
     """
     rules = list(rules)
     tree = _parse(source) if rules else None
-    if tree is None:
+    if tree is None or tree is _UNREADABLE:
         return []
     finder = _Finder(rules)
     _bind_imports(finder, tree)
@@ -611,8 +639,10 @@ class _Unit:
     names: _Names
     stored: set = dataclasses.field(default_factory=set)   # names whose attributes or items it sets or deletes
     passed: set = dataclasses.field(default_factory=set)   # names it calls a method of or passes to a call
+    passed_to: dict = dataclasses.field(default_factory=dict)   # name -> {functions it is passed to by name}
     shares: set = dataclasses.field(default_factory=set)   # names whose object it may bind to another name
     ambient: bool = False
+    unreadable: bool = False  # nested too deeply to read: part of every closure, and reported
 
 
 def _units(cells):
@@ -621,6 +651,9 @@ def _units(cells):
         tree = _parse(source)
         if tree is None:
             continue
+        if tree is _UNREADABLE:
+            units.append(_Unit(cell, ast.Pass(lineno=1, col_offset=0), "other", _Names(), ambient=True,
+                               unreadable=True))
         for statement in tree.body:
             if isinstance(statement, (ast.Import, ast.ImportFrom)) and len(statement.names) > 1:
                 parts = [ast.copy_location(type(statement)(**{**{f: getattr(statement, f) for f in statement._fields},
@@ -636,7 +669,11 @@ def _units(cells):
                 else:
                     kind = "other"
                 names = _Names()
-                names.visit(part)
+                try:
+                    names.visit(part)
+                except RecursionError:
+                    units.append(_Unit(cell, part, "other", _Names(), ambient=True, unreadable=True))
+                    continue
                 units.append(_Unit(cell, part, kind, names))
     return units
 
@@ -654,8 +691,8 @@ def _aliases(units):
 
 
 def _naming(unit, outer, own, rules=()):
-    """The ``_Naming`` of one statement: its own imports, then ``outer``'s."""
-    finder = _Finder(list(rules), _Naming({}, outer, frozenset(unit.names.local), frozenset(own)))
+    """The ``_Naming`` of one statement: its own imports, then ``outer``'s (``own``: a frozenset)."""
+    finder = _Finder(list(rules), _Naming({}, outer, frozenset(unit.names.local), own))
     _bind_imports(finder, unit.node)
     return finder
 
@@ -673,8 +710,8 @@ def _shared(value):
     return [root] if root is not None else []
 
 
-def _effects(unit, function, outer, imported, own):
-    """Fills ``unit.stored``, ``unit.passed``, ``unit.shares`` and ``unit.ambient``."""
+def _effects(unit, outer, imported, own):
+    """Fills ``unit.stored``, ``unit.passed``, ``unit.passed_to``, ``unit.shares`` and ``unit.ambient``."""
     local = unit.names.local
     naming = _naming(unit, outer, own).naming
 
@@ -698,12 +735,13 @@ def _effects(unit, function, outer, imported, own):
                     unit.passed.add(name)
             if callee & {"setattr", "delattr"} and node.args and global_root(node.args[0]) in library:
                 unit.ambient = True
-            pure = callee & _PURE_CALLS or (isinstance(node.func, ast.Name) and node.func.id == function)
-            if not pure:
+            if not callee & _PURE_CALLS:
                 for argument in node.args + [keyword.value for keyword in node.keywords]:
                     if isinstance(argument, (ast.Name, ast.Starred)):
                         name = global_root(argument)
-                        if name:
+                        if name and isinstance(node.func, ast.Name):    # passing it to the answer changes nothing
+                            unit.passed_to.setdefault(name, set()).add(node.func.id)
+                        elif name:
                             unit.passed.add(name)
         elif isinstance(node, ast.ClassDef) and any(isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
                                                     and item.name == "__del__" for item in node.body):
@@ -727,38 +765,97 @@ def _effects(unit, function, outer, imported, own):
 def closure(cells, function):
     """The statements ``function``'s closure holds: ``[(cell number, ast statement)]`` in
     the cells' order (see ``closure_violations``)."""
-    return [(unit.cell, unit.node) for unit in _closure(_units(cells), function)]
+    return [(unit.cell, unit.node) for unit in _closure(_analysis(_cells(cells)), function)]
+
+
+def _cells(cells):
+    """``cells`` as a tuple (a source given as nbformat's list of lines is joined)."""
+    return tuple((cell, source if isinstance(source, str) else "".join(map(str, source)) if isinstance(source, list)
+                  else "") for cell, source in cells)
 
 
 def _own(units):
     return {name for unit in units if unit.kind != "import" for name in unit.names.binds}
 
 
-def _closure(units, function):
+@dataclasses.dataclass(frozen=True)
+class _Analysis:
+    """What the closures of every function of one notebook are built from."""
+    units: list
+    own: frozenset        # names the student's statements bind
+    data: frozenset       # names bound by statements other than def, class and import
+    bound: frozenset      # names bound by statements other than star imports
+    outer: dict           # the imports' aliases
+
+
+@functools.lru_cache(maxsize=4)
+def _analysis(cells):
+    """The ``_Analysis`` of ``cells`` (a tuple); kept for the next graded function of the
+    same notebook."""
+    units = _units(cells)
     imported = {name for unit in units if unit.kind == "import" for name in unit.names.binds}
-    own = _own(units)
-    data = {name for unit in units if unit.kind == "other" for name in unit.names.binds}
-    bound = {name for unit in units if unit.kind != "star" for name in unit.names.binds}
+    own = frozenset(_own(units))
     outer = _aliases(units)
     for unit in units:
-        _effects(unit, function, outer, imported, own)
-    names, tracked = {function}, set()
-    inside = [False] * len(units)
-    changed = True
-    while changed:
-        changed = False
-        watched = (names & data) | tracked       # data whose changes count
-        for index, unit in enumerate(units):
-            if not inside[index] and (unit.ambient or unit.names.binds & names
-                                      or unit.stored & (names | tracked) or unit.passed & watched
-                                      or (unit.kind == "star" and names - bound)):
-                inside[index] = changed = True
-                names |= unit.names.loads
-        for unit in units:   # a name filled with (part of) watched data shares it: its changes count too
-            if unit.kind == "other" and unit.shares & watched and not unit.names.binds <= tracked:
-                tracked |= unit.names.binds
-                changed = True
-    return [unit for index, unit in enumerate(units) if inside[index]]
+        if not unit.unreadable:
+            try:
+                _effects(unit, outer, imported, own)
+            except RecursionError:
+                unit.ambient = unit.unreadable = True
+    return _Analysis(units, own, frozenset(name for unit in units if unit.kind == "other" for name in unit.names.binds),
+                     frozenset(name for unit in units if unit.kind != "star" for name in unit.names.binds), outer)
+
+
+def _closure(analysis, function):
+    units, data, bound = analysis.units, analysis.data, analysis.bound
+    by = {"binds": {}, "stored": {}, "passed": {}, "shares": {}}
+    for unit in units:
+        passed = unit.passed | {name for name, callees in unit.passed_to.items() if callees - {function}}
+        for what, found in (("binds", unit.names.binds), ("stored", unit.stored), ("passed", passed),
+                            ("shares", unit.shares if unit.kind == "other" else ())):
+            for name in found:
+                by[what].setdefault(name, []).append(unit)
+    inside, names, tracked, watched = set(), set(), set(), set()
+    pending = [("name", function)]
+
+    def include(unit):
+        if id(unit) not in inside:
+            inside.add(id(unit))
+            pending.extend(("name", name) for name in unit.names.loads)
+
+    def watch(name):
+        """``name``'s data now counts: so do calls that may change it and names filled with it."""
+        if name not in watched:
+            watched.add(name)
+            for unit in by["passed"].get(name, ()):
+                include(unit)
+            for unit in by["shares"].get(name, ()):
+                pending.extend(("tracked", other) for other in unit.names.binds)
+
+    for unit in units:
+        if unit.ambient:
+            include(unit)
+    while pending:
+        kind, name = pending.pop()
+        if kind == "name" and name not in names:
+            names.add(name)
+            for unit in by["binds"].get(name, []) + by["stored"].get(name, []):
+                include(unit)
+            if name not in bound:         # perhaps from a star import
+                for unit in units:
+                    if unit.kind == "star":
+                        include(unit)
+            if name in data:
+                watch(name)
+        elif kind == "tracked" and name not in tracked:
+            tracked.add(name)
+            for unit in by["stored"].get(name, []):
+                include(unit)
+            watch(name)
+    return [unit for unit in units if id(unit) in inside]
+
+
+_TOO_DEEP = "code nested too deeply to read"
 
 
 def closure_violations(cells, function, rules):
@@ -791,18 +888,25 @@ def closure_violations(cells, function, rules):
     rules = [rule for rule in rules if rule.name != WRITE_PLAINLY.name]
     if not rules:
         return []
-    units = _units(cells)
-    inside = _closure(units, function)
-    own, outer = _own(units), _aliases(inside)
+    analysis = _analysis(_cells(cells))
+    inside = _closure(analysis, function)
+    own, outer = analysis.own, _aliases(inside)
     found = {}
     for unit in inside:
-        finder = _naming(unit, outer, own, rules)
-        finder.visit(unit.node)
+        finder, plain = _naming(unit, outer, own, rules), _Plainly(_naming(unit, outer, own).naming)
+        try:
+            if unit.unreadable:
+                raise RecursionError
+            finder.visit(unit.node)
+            plain.visit(unit.node)
+        except RecursionError:
+            line = getattr(unit.node, "lineno", 1)
+            found.setdefault((unit.cell, line, _TOO_DEEP, WRITE_PLAINLY.name), ClosureViolation(
+                WRITE_PLAINLY.name, _TOO_DEEP, unit.cell, line, WRITE_PLAINLY.reason))
+            continue
         for violation in finder.found.values():
             found.setdefault((unit.cell, violation.line, violation.used, violation.rule), ClosureViolation(
                 violation.rule, violation.used, unit.cell, violation.line, violation.reason))
-        plain = _Plainly(_naming(unit, outer, own).naming)
-        plain.visit(unit.node)
         for used, line in plain.found:
             found.setdefault((unit.cell, line, used, WRITE_PLAINLY.name), ClosureViolation(
                 WRITE_PLAINLY.name, used, unit.cell, line, WRITE_PLAINLY.reason))
