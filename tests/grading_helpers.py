@@ -59,6 +59,14 @@ PLANTED_BUGS = {
         "sample_next": ("jnp.asarray(logits) / temperature", "jnp.asarray(logits)"),
         "train_step": ("scale = jnp.minimum(1.0, max_norm / jnp.maximum(norm, 1e-30))", "scale = 1.0"),
     },
+    "ssm": {
+        "zoh": ("(A_bar - jnp.eye(A.shape[0])) @ B", "A_bar @ B"),
+        "ssm_kernel": ("kernel.append(C @ power_times_b)\n        power_times_b = A_bar @ power_times_b",
+                       "power_times_b = A_bar @ power_times_b\n        kernel.append(C @ power_times_b)"),
+        "lti_by_convolution": ("n=2 * T, axis=0)[:T]", "n=T, axis=0)[:T]"),
+        "selective_step": ("jnp.exp(delta * A) * h", "jnp.exp(A) * h"),
+        "selective_scan": ("later[0] * earlier[1] + later[1]", "earlier[0] * later[1] + earlier[1]"),
+    },
 }
 
 # The points of each graded function, read from the manifests (autograder/checks/<assignment>.py),

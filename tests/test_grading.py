@@ -259,3 +259,27 @@ def test_a_change_to_a_reference_function_regrades(course, tmp_path):
     losses.write_text(losses.read_text().replace(original, "    return 2 * jnp.mean(per_step_square_error(y_hat, y))\n"))
     score, regraded_at = grade()
     assert regraded_at != graded_at and score == "8"      # clock_loss (2 points) no longer matches the reference
+
+
+def test_the_selective_scan_must_be_the_associative_scan():
+    """Homework 5 asks for jax.lax.associative_scan: the same answer by jax.lax.scan breaks
+    the manifest's rule (read from the source, before anything runs); the reference does not."""
+    from lectlib.homework.rules import closure_violations
+
+    check = checks.load("ssm")["test_selective_scan"]
+    sequential = """
+def selective_scan(us, deltas, A, Bs, Cs):
+    def step(h, inputs):
+        u, delta, B, C = inputs
+        h = jnp.exp(delta[:, None] * A) * h + delta[:, None] * B[None, :] * u[:, None]
+        return h, h @ C
+
+    return jax.lax.scan(step, jnp.zeros(A.shape), (us, deltas, Bs, Cs))[1]
+"""
+    found = closure_violations([(1, "import jax\nimport jax.numpy as jnp"), (2, sequential)], "selective_scan",
+                               check.rules)
+    assert [(v.rule, v.used) for v in found] == [("no-sequential-scan", "jax.lax.scan")], found
+    reference = next(cell.source for cell in reference_notebook("ssm").cells
+                     if cell.metadata.get("nbgrader", {}).get("grade_id") == "selective_scan")
+    assert closure_violations([(1, "import jax\nimport jax.numpy as jnp"), (2, reference)], "selective_scan",
+                              check.rules) == []

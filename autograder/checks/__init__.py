@@ -24,7 +24,7 @@ import numpy as np
 from lectlib.homework.compare import compare, describe  # noqa: F401  (one implementation for students and grader)
 from lectlib.homework.rules import NO_AUTODIFF, NO_LECTLIB, Rule  # noqa: F401
 
-ASSIGNMENTS = ("scans", "losses", "bptt", "gated")
+ASSIGNMENTS = ("scans", "losses", "bptt", "gated", "ssm")
 
 # Course policy: no graded answer may use lectlib (its functions solve the homework).
 # Functions the assignment asks to write by hand add NO_AUTODIFF.
