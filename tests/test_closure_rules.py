@@ -170,6 +170,11 @@ EVASIONS = {
         "from jax import grad as g",
         "def elman_backward(params, xs, ys, h0):\n    return g(elman_loss)(params, xs, ys, h0)",
     ), {"no-autodiff"}),
+    "a module renamed by an assignment in another cell": ((
+        IMPORTS,
+        "j = jax",
+        "def elman_backward(params, xs, ys, h0):\n    return j.grad(elman_loss)(params, xs, ys, h0)",
+    ), {"no-autodiff"}),
     "a class whose method uses vjp": ((
         IMPORTS,
         "class Backward:\n    def __call__(self, params, xs, ys, h0):\n"

@@ -341,6 +341,16 @@ def _bind_imports(finder, tree):
             for alias in node.names:
                 if alias.name != "*":
                     finder.bind(alias.asname or alias.name, f"{node.module}.{alias.name}")
+    _bind_renames(finder, tree)
+
+
+def _bind_renames(finder, tree):
+    """``j = jax`` and ``d = jax.grad`` name what they rename, for all of ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, (ast.Name, ast.Attribute)):
+            for dotted in finder.resolve(node.value):
+                finder.bind(node.targets[0].id, dotted)
 
 
 _UNREADABLE = ast.Module(body=[], type_ignores=[])   # runs, but nested too deeply for ``ast`` to read
@@ -891,12 +901,23 @@ def closure_violations(cells, function, rules):
     analysis = _analysis(_cells(cells))
     inside = _closure(analysis, function)
     own, outer = analysis.own, _aliases(inside)
+    for unit in inside:
+        if unit.kind == "other" and not unit.unreadable:
+            renames = _Finder([], _Naming({}, outer, frozenset(unit.names.local), own))
+            try:
+                _bind_renames(renames, unit.node)
+            except RecursionError:
+                unit.unreadable = True     # the same for every graded function: kept in the shared analysis
+                continue
+            for name, dotted in renames.naming.aliases.items():
+                if name in unit.names.binds:
+                    outer.setdefault(name, set()).update(dotted)
     found = {}
     for unit in inside:
-        finder, plain = _naming(unit, outer, own, rules), _Plainly(_naming(unit, outer, own).naming)
         try:
             if unit.unreadable:
                 raise RecursionError
+            finder, plain = _naming(unit, outer, own, rules), _Plainly(_naming(unit, outer, own).naming)
             finder.visit(unit.node)
             plain.visit(unit.node)
         except RecursionError:
