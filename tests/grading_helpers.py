@@ -1,6 +1,8 @@
 """Building courses and submissions for the grading tests."""
+import atexit
 import csv
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -74,15 +76,28 @@ PLANTED_BUGS = {
 POINTS = {a: {check.function: check.points for check in checks.load(a).values()} for a in ASSIGNMENTS}
 
 
+_RELEASED = {}
+
+
 def new_course(folder):
-    """A course directory with the course's solutions, released."""
+    """A course directory with the course's solutions, released.
+
+    nbgrader releases once per test process, into a template folder; every course is a
+    copy of it (solutions, release notebooks and gradebook), so each test module still
+    grades in a course of its own."""
     from autograder.course import Course
 
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / "solutions", folder / "solutions")
-    course = Course(folder)
-    course.release()
-    return course
+    template = _RELEASED.get("template")
+    if template is None or not (template / "gradebook.db").exists():
+        template = Path(tempfile.mkdtemp(prefix="released-course-")) / "course"
+        atexit.register(shutil.rmtree, template.parent, True)
+        template.mkdir()
+        shutil.copytree(ROOT / "solutions", template / "solutions")
+        Course(template).release()
+        _RELEASED["template"] = template
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template, folder, dirs_exist_ok=True)
+    return Course(folder)
 
 
 def reference_notebook(assignment):

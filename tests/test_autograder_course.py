@@ -3,6 +3,8 @@ finishes costs that submission, with a status saying so; the batch goes on."""
 import threading
 import time
 
+import pytest
+
 from autograder.batch import run_with_deadlines
 
 
@@ -45,6 +47,7 @@ def test_on_start_runs_while_the_first_items_run():
     assert events == ["on_start", "done 0"]
 
 
+@pytest.mark.slow
 def test_an_assignment_missing_from_the_gradebook_is_released_before_the_first_grade(tmp_path):
     """The release notebooks are there but the gradebook lost the assignment: grading
     checks the gradebook while the first submission runs and releases it again."""
