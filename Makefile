@@ -8,6 +8,7 @@ APT_PACKAGES := chromium chromium-driver bubblewrap
 INSTALLED := $(VENV)/.installed
 SUBMISSIONS ?= submitted
 GRADE_FLAGS ?=
+PYTEST_FLAGS ?=
 PORT ?= 8000
 
 .PHONY: setup system-packages book wheel serve test test-fast bench release grade feedback clean
@@ -52,12 +53,13 @@ serve:
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_FLAGS)
 
 # The quick tier: every test not marked slow (no book build, browser, end-to-end grading or
-# student venv); about a minute. `make test` runs these and the slow ones.
+# student venv); about a minute. `make test` runs these and the slow ones. Either takes
+# PYTEST_FLAGS, e.g. "-n 2" for two xdist workers (tests/conftest.py keeps modules whole).
 test-fast: setup
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" $(PYTEST_FLAGS)
 
 bench: setup
 	$(PY) bench/scans.py
