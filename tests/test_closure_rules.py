@@ -175,6 +175,16 @@ EVASIONS = {
         "j = jax",
         "def elman_backward(params, xs, ys, h0):\n    return j.grad(elman_loss)(params, xs, ys, h0)",
     ), {"no-autodiff"}),
+    "a module renamed inside the answer": ((
+        IMPORTS,
+        "def elman_backward(params, xs, ys, h0):\n    j = jax\n    return j.vjp(elman_loss, params)[1](1.0)",
+    ), {"no-autodiff"}),
+    "a global buffer filled by a library function in another cell": ((
+        IMPORTS,
+        "BUFFER = np.zeros(12)",
+        "def elman_backward(params, xs, ys, h0):\n    return {'W': BUFFER.reshape(3, 4)}",
+        "np.copyto(BUFFER, jax.grad(flat_loss)(flat_params))",
+    ), {"no-autodiff"}),
     "a class whose method uses vjp": ((
         IMPORTS,
         "class Backward:\n    def __call__(self, params, xs, ys, h0):\n"
