@@ -48,12 +48,19 @@ book: setup release
 wheel: setup
 	$(PY) book_support/student_notebooks.py dist
 
+# The website on localhost, sending the gzip copies the build writes beside each text
+# file, as a static host with precompressed files does (book_support/serve.py).
 serve:
 	@test -f _build/html/index.html || { echo "error: no website yet; run 'make book' first"; exit 1; }
-	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+	$(PY) book_support/serve.py --port $(PORT) _build/html
 
 test: setup
 	$(BIN)/pytest $(PYTEST_FLAGS)
+
+# Bytes a chapter's first visit moves, before and after compression (needs a built site).
+.PHONY: bench-site
+bench-site: setup
+	$(PY) bench/site.py --site _build/html
 
 # The quick tier: every test not marked slow (no book build, browser, end-to-end grading or
 # student venv); about a minute. `make test` runs these and the slow ones. Either takes

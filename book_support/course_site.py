@@ -21,7 +21,15 @@
   documents every public ``lectlib`` module found on disk with autodoc (one section
   per module, ``automodule`` with ``:members:``), so a new module appears without
   editing the page and every ``{py:func}`lectlib.<module>.<function>``` role resolves.
+- Inline math followed by punctuation (``$T = 40$,``) is kept on one line with it: a line
+  never starts with a lone comma.
+- Light on the wire: when the build ends, every text file of the site (pages, scripts,
+  styles, fonts that are not compressed already, notebooks) gets a gzip copy beside it,
+  ``name.gz``, which ``serve.py`` (``make serve``) and static hosts that look for one
+  (nginx ``gzip_static``) send to browsers that accept it.
 """
+import gzip
+import os
 import pkgutil
 import re
 import shutil
@@ -129,6 +137,69 @@ def offer_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+_PUNCTUATION = re.compile(r"^[,.;:!?)\]»’”]+")
+
+
+def keep_punctuation_with_math(app, doctree, docname):
+    """``$x$,`` → one unbreakable ``<span class="nobreak">`` holding the math and the
+    punctuation after it."""
+    for math in list(doctree.findall(nodes.math)):
+        parent = math.parent
+        if parent is None:
+            continue
+        index = parent.index(math)
+        if index + 1 >= len(parent.children) or not isinstance(parent[index + 1], nodes.Text):
+            continue
+        text = parent[index + 1]
+        found = _PUNCTUATION.match(str(text))
+        if not found:
+            continue
+        punctuation, rest = found.group(0), str(text)[found.end():]
+        group = nodes.inline("", "", classes=["nobreak"])
+        parent.remove(math)
+        group += math
+        group += nodes.Text(punctuation)
+        parent.replace(text, group)
+        if rest:
+            parent.insert(parent.index(group) + 1, nodes.Text(rest))
+
+
+COMPRESSED_SUFFIXES = {".html", ".js", ".css", ".svg", ".json", ".txt", ".ipynb", ".ttf", ".eot", ".xml",
+                       ".map", ".md", ".py", ".inv"}
+MIN_COMPRESSED_BYTES = 1024
+
+
+def precompress(folder):
+    """A ``.gz`` copy beside every text file of ``folder`` of at least 1 KiB whose copy is
+    missing or older; a copy whose file is gone is removed. Returns how many were written."""
+    written = 0
+    for path in Path(folder).rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".gz":
+            if not path.with_suffix("").exists():
+                path.unlink()
+            continue
+        if path.suffix not in COMPRESSED_SUFFIXES or path.stat().st_size < MIN_COMPRESSED_BYTES:
+            continue
+        target = path.with_name(path.name + ".gz")
+        if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
+            continue
+        data = path.read_bytes()
+        partial = target.with_name(target.name + ".partial")
+        with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0,
+                                                      filename="") as compressed:
+            compressed.write(data)
+        os.replace(partial, target)
+        written += 1
+    return written
+
+
+def compress_site(app, exception):
+    if exception is None and app.builder.format == "html":
+        precompress(app.outdir)
+
+
 def drop_thebe(app, config):
     for listeners in app.events.listeners.values():
         listeners[:] = [entry for entry in listeners if not entry.handler.__module__.startswith("sphinx_thebe")]
@@ -153,4 +224,7 @@ def setup(app):
     app.connect("config-inited", drop_thebe, priority=900)
     # Before the theme builds its header buttons (priority 501).
     app.connect("html-page-context", offer_notebook, priority=400)
+    app.connect("doctree-resolved", keep_punctuation_with_math)
+    # After every other step that writes into the site (the notebooks' note, at 500).
+    app.connect("build-finished", compress_site, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -14,6 +14,8 @@ little HTML renders the same everywhere, so every markdown cell is rewritten:
   ``html_baseurl`` is set, else relative to the notebook's place on the site; the site's
   own download link makes it absolute, ``assets/course_site.js``); other roles become
   their text;
+- a Markdown link to another page of the course (``[references](../references.md)``)
+  leads to that page on the site, as lectlib's names do;
 - ``(label)=`` targets and ``%`` comments are dropped.
 
 Code cells the page hides stay hidden: ``remove-cell`` and ``hide-input`` cells get
@@ -37,6 +39,7 @@ _ROLE = re.compile(r"\{(?P<name>[a-zA-Z][\w:-]*)\}`(?P<text>[^`]+)`")
 _TARGET = re.compile(r"^\s*\([\w.:-]+\)=\s*$")
 _COMMENT = re.compile(r"^\s*%")
 _OPTION = re.compile(r"^:[\w-]+:")
+_PAGE_LINK = re.compile(r"\]\((?![A-Za-z][\w+.-]*:)([^)\s#]+\.(?:md|ipynb))(#[^)\s]*)?\)")
 PY_ROLES = {"py:func", "py:mod", "py:class", "py:meth", "py:data", "py:attr", "py:obj", "py:exc",
             "func", "mod", "class", "meth", "data", "attr", "obj", "exc"}
 TEXT_ROLES = {"ref", "doc", "numref", "eq", "term", "abbr", "sub", "sup", "student-wheel", "download"}
@@ -50,6 +53,19 @@ def _split_role_text(text):
     if text.startswith("~"):
         return text[1:].rsplit(".", 1)[-1], text[1:]
     return text, text
+
+
+def convert_page_links(line, page):
+    """Markdown links to the course's own ``.md``/``.ipynb`` pages as links to the site's
+    pages: ``page(path) -> address | None`` (``None``: the link stays as it is)."""
+    if page is None:
+        return line
+
+    def replace(match):
+        address = page(match.group(1))
+        return f"]({address}{match.group(2) or ''})" if address else match.group(0)
+
+    return _PAGE_LINK.sub(replace, line)
 
 
 def convert_roles(line, link):
@@ -96,9 +112,9 @@ def _body_without_options(lines):
     return lines[start:]
 
 
-def _directive(name, argument, body, link, wheel):
+def _directive(name, argument, body, link, wheel, page):
     """One directive as plain Markdown/HTML lines."""
-    inner = convert_lines(_body_without_options(body), link, wheel)
+    inner = convert_lines(_body_without_options(body), link, wheel, page)
     if name == "dropdown":
         summary = convert_roles(argument, link) or "Show"
         return ["<details>", f"<summary>{html.escape(summary, quote=False)}</summary>", "", *inner, "",
@@ -118,7 +134,7 @@ def _directive(name, argument, body, link, wheel):
                      f"book_support/portable_notebooks.py does not know how to write it as Markdown")
 
 
-def convert_lines(lines, link, wheel=None):
+def convert_lines(lines, link, wheel=None, page=None):
     """MyST markdown lines as plain Markdown lines (see the module's docstring)."""
     out = []
     index = 0
@@ -129,7 +145,8 @@ def convert_lines(lines, link, wheel=None):
         if opened:
             fence = opened.group("fence")
             end = next((j for j in range(index + 1, len(lines)) if _closing(lines[j], fence)), len(lines))
-            out += _directive(opened.group("name"), opened.group("argument"), lines[index + 1:end], link, wheel)
+            out += _directive(opened.group("name"), opened.group("argument"), lines[index + 1:end], link, wheel,
+                              page)
             index = end + 1
         elif plain:
             fence = plain.group("fence")
@@ -138,14 +155,14 @@ def convert_lines(lines, link, wheel=None):
             index = end + 1
         else:
             if not (_TARGET.match(line) or _COMMENT.match(line)):
-                out.append(convert_roles(line, link))
+                out.append(convert_page_links(convert_roles(line, link), page))
             index += 1
     return out
 
 
-def convert_markdown(source, link, wheel=None):
+def convert_markdown(source, link, wheel=None, page=None):
     """One markdown cell's MyST source as plain Markdown."""
-    return "\n".join(convert_lines(source.split("\n"), link, wheel))
+    return "\n".join(convert_lines(source.split("\n"), link, wheel, page))
 
 
 def hide_like_the_page(cell):
@@ -160,14 +177,14 @@ def hide_like_the_page(cell):
         cell.setdefault("metadata", {}).setdefault("jupyter", {}).update(jupyter)
 
 
-def make_portable(notebook, link, wheel=None):
+def make_portable(notebook, link, wheel=None, page=None):
     """Rewrites an nbformat notebook in place (markdown cells, hidden code cells); returns
     whether it changed. A notebook already rewritten is left as it is."""
     if notebook.metadata.get(PORTABLE_KEY):
         return False
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = convert_markdown(cell.source, link, wheel)
+            cell.source = convert_markdown(cell.source, link, wheel, page)
         elif cell.cell_type == "code":
             hide_like_the_page(cell)
     notebook.metadata[PORTABLE_KEY] = True

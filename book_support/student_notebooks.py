@@ -11,6 +11,9 @@ it offers says how to install it.
   (``_sources/**/*.ipynb``, offered by ``course_site.py``) gets a first cell saying what
   to install if ``import lectlib`` fails. The cell is marked in its metadata, so it is
   added once however often the build runs.
+- **Plain Markdown.** At the same time its MyST (admonitions, dropdowns, roles) becomes
+  Markdown and HTML that any notebook front end renders, its roles links to the site's
+  API page (``portable_notebooks.py``).
 
 Also a command, for ``make wheel``: ``python book_support/student_notebooks.py DIR``
 builds the same wheel into ``DIR``.
@@ -79,19 +82,28 @@ def note_cell(name):
     return {"cell_type": "markdown", "metadata": {NOTE_KEY: True}, "source": text}
 
 
-def add_note(path, name):
-    """Puts the note first in the notebook at ``path`` unless it is there. Returns whether it changed."""
+def put_note(notebook, name):
+    """Puts the note first in an nbformat notebook unless it is there. Returns whether it changed."""
     import nbformat
 
-    notebook = nbformat.read(path, as_version=4)
     if notebook.cells and notebook.cells[0].metadata.get(NOTE_KEY):
         if notebook.cells[0].source == note_cell(name)["source"]:
             return False
         notebook.cells.pop(0)
     cell = nbformat.v4.new_markdown_cell(note_cell(name)["source"], metadata={NOTE_KEY: True})
     notebook.cells.insert(0, cell)
-    nbformat.write(notebook, path)
     return True
+
+
+def add_note(path, name):
+    """Puts the note first in the notebook at ``path`` unless it is there. Returns whether it changed."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    changed = put_note(notebook, name)
+    if changed:
+        nbformat.write(notebook, path)
+    return changed
 
 
 # ------------------------------------------------------------------ Sphinx
@@ -147,12 +159,77 @@ def remember_wheel_name(app, config):
     config.student_wheel = wheel_name(package_root(app.srcdir))
 
 
-def note_every_chapter_notebook(app, exception):
+def api_links(app, notebook_path):
+    """``link(name) -> address | None`` of a Python object documented on the site, for a
+    notebook at ``notebook_path`` in the built site: absolute under ``html_baseurl``
+    when the site sets one, else relative to the notebook."""
+    import os
+
+    objects = app.env.get_domain("py").objects
+    base = (app.config.html_baseurl or "").rstrip("/")
+
+    def find(name):
+        for candidate in (name, f"lectlib.{name}"):
+            if candidate in objects:
+                return objects[candidate]
+        matches = [key for key in objects if key.endswith(f".{name}")]
+        return objects[matches[0]] if len(matches) == 1 else None
+
+    def link(name):
+        entry = find(name)
+        if entry is None:
+            return None
+        page = app.builder.get_target_uri(entry.docname)
+        if base:
+            return f"{base}/{page}#{entry.node_id}"
+        relative = os.path.relpath(Path(app.outdir) / page, Path(notebook_path).parent)
+        return f"{Path(relative).as_posix()}#{entry.node_id}"
+
+    return link
+
+
+def page_links(app, notebook_path, docname):
+    """``page(path) -> address | None`` of a course page linked as ``path`` (relative to
+    the page ``docname``'s source), for the notebook at ``notebook_path``: its address on
+    the site, as :func:`api_links` makes it."""
+    import os
+    import posixpath
+
+    base = (app.config.html_baseurl or "").rstrip("/")
+
+    def page(path):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(docname), path))
+        target = posixpath.splitext(target)[0]
+        if target not in app.env.found_docs:
+            return None
+        uri = app.builder.get_target_uri(target)
+        if base:
+            return f"{base}/{uri}"
+        return Path(os.path.relpath(Path(app.outdir) / uri, Path(notebook_path).parent)).as_posix()
+
+    return page
+
+
+def prepare_chapter_notebooks(app, exception):
+    import nbformat
+
+    from portable_notebooks import make_portable
+
     if exception is not None or app.builder.format != "html":
         return
     name = wheel_name(package_root(app.srcdir))
-    for path in sorted((Path(app.outdir) / "_sources").rglob("*.ipynb")):
-        add_note(path, name)
+    sources = Path(app.outdir) / "_sources"
+    for path in sorted(sources.rglob("*.ipynb")):
+        # From the executed notebook each time (a page not written again keeps last
+        # build's copy, made by an older version of the conversion perhaps).
+        executed = Path(app.outdir).parent / "jupyter_execute" / path.relative_to(sources)
+        notebook = nbformat.read(executed if executed.is_file() else path, as_version=4)
+        docname = path.relative_to(sources).with_suffix("").as_posix()
+        make_portable(notebook, api_links(app, path), name, page_links(app, path, docname))
+        put_note(notebook, name)
+        text = nbformat.writes(notebook) + "\n"
+        if path.read_text(encoding="utf-8") != text:   # unchanged: keep its time (and its .gz)
+            path.write_text(text, encoding="utf-8")
 
 
 def setup(app):
@@ -161,7 +238,7 @@ def setup(app):
     app.add_role("student-wheel", student_wheel_role)
     app.add_directive("student-commands", make_commands_directive())
     app.connect("builder-inited", build_and_serve_wheel)
-    app.connect("build-finished", note_every_chapter_notebook)
+    app.connect("build-finished", prepare_chapter_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -2,7 +2,8 @@
 works with no internet: MathJax, require.js and the Jupyter widget manager.
 
 They come from the npm registry, pinned by ``book_support/package-lock.json`` (``npm ci``),
-and are copied, not committed. Run by ``make book`` and by the book tests; a second run
+and are copied, not committed. axe-core comes the same way, for the browser tests' offline
+accessibility check (``tests/test_site.py`` reads it from ``node_modules``); it is not part of the website. Run by ``make book`` and by the book tests; a second run
 with nothing changed does nothing.
 """
 import hashlib
@@ -15,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENDOR = HERE / "static" / "vendor"
 STAMP = VENDOR / ".lock-sha256"
+LOCK = HERE / "static" / ".vendor.lock"     # static/ is never removed, static/vendor is
 
 # (what to copy from node_modules, where it goes below _static/vendor)
 ASSETS = [
@@ -22,13 +24,36 @@ ASSETS = [
     ("@jupyter-widgets/html-manager/dist", "html-manager"),
     ("requirejs/require.js", "require.js"),
 ]
+# For the tests only, read from node_modules: never published with the site.
+AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
+
+# (file below _static/vendor, text, replacement): each text must occur exactly once.
+PATCHES = [
+    # The widget manager compiles its state schemas with Ajv's default strict mode, which
+    # logs "strict mode: use allowUnionTypes" twice on every page with a figure. The
+    # schemas' union types ("type": ["string", "null"]) are what the format intends.
+    # (Two bundles in the file, each with its own Ajv.)
+    ("html-manager/embed-amd.js", "gt=new(ht());gt.compile(At)", "gt=new(ht())({allowUnionTypes:!0});gt.compile(At)"),
+    ("html-manager/embed-amd.js", "k=new(w()),E=k.compile(y)", "k=new(w())({allowUnionTypes:!0}),E=k.compile(y)"),
+]
 
 
 def lock_digest():
     """Changes when the pinned packages or the site's own script change."""
     digest = hashlib.sha256((HERE / "package-lock.json").read_bytes())
     digest.update((HERE / "widgets_offline.js").read_bytes())
+    digest.update(repr(PATCHES).encode())
     return digest.hexdigest()
+
+
+def apply_patches(vendor_dir=VENDOR):
+    for name, text, replacement in PATCHES:
+        path = vendor_dir / name
+        content = path.read_text(encoding="utf-8")
+        if content.count(text) != 1:
+            sys.exit(f"error: {path} holds {content.count(text)} copies of the text book_support/vendor.py "
+                     f"patches ({text!r}); the pinned package changed: update PATCHES")
+        path.write_text(content.replace(text, replacement), encoding="utf-8")
 
 
 def install_node_modules():
@@ -40,8 +65,19 @@ def install_node_modules():
 
 
 def vendor():
-    if STAMP.exists() and STAMP.read_text() == lock_digest():
-        return
+    """Vendors the assets unless the stamp says they are current. Two runs at once (two
+    test workers building the book) wait for each other: two ``npm ci`` in one folder
+    would delete each other's files."""
+    import fcntl
+
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (STAMP.exists() and STAMP.read_text() == lock_digest()):
+            vendor_now()
+
+
+def vendor_now():
     install_node_modules()
     if VENDOR.exists():
         shutil.rmtree(VENDOR)
@@ -53,6 +89,7 @@ def vendor():
         else:
             shutil.copy2(origin, VENDOR / target)
     shutil.copy2(HERE / "widgets_offline.js", VENDOR / "widgets_offline.js")
+    apply_patches()
     STAMP.write_text(lock_digest())
     print(f"vendored {', '.join(t for _, t in ASSETS)} into {VENDOR.relative_to(ROOT)}")
 

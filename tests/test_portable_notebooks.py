@@ -71,6 +71,15 @@ def test_roles_become_links_or_text():
     assert portable.convert_roles("{math}`x^2`", link) == "$x^2$"
 
 
+def test_links_to_the_course_pages_lead_to_the_site():
+    def page(path):
+        return {"../references.md": "../../references.html"}.get(path)
+
+    line = "see [the papers](../references.md#bptt), [x](https://a.org/b.md) and [y](missing.md)"
+    assert portable.convert_markdown(line, link, page=page) == \
+        "see [the papers](../../references.html#bptt), [x](https://a.org/b.md) and [y](missing.md)"
+
+
 def test_options_targets_and_comments_are_dropped_and_code_kept():
     text = portable.convert_markdown("(sec-x)=\n% a comment\n```{note}\n:class: dropdown\nText\n```\n"
                                      "````{dropdown} Show\n```python\nx = 1\n```\n````", link)
