@@ -5,8 +5,9 @@ grader's checks (and only those), the visible-test helper's messages, the versio
 pins of the two distributions.
 
 Slow tests (one fresh virtual environment per session, outside the repository): build
-the wheel, install it with the constraints, and from a temporary folder run every
-chapter's downloaded notebook, each released homework notebook untouched (it stops at the
+the wheel, install it and JupyterLab with the constraints, open a downloaded chapter in
+that JupyterLab in a browser (it reads like its page: no raw MyST, solutions collapsed,
+math typeset), and from a temporary folder run every chapter's downloaded notebook, each released homework notebook untouched (it stops at the
 first answer with "not written yet") and with the reference answers filled in (it runs
 clean and ``python -m lectlib.homework check`` passes it); ``autograder`` cannot be
 imported there; the wheel holds no solution, hidden test or hidden case.
@@ -257,14 +258,17 @@ def student_env(tmp_path_factory, student_wheel):
            if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "JUPYTER_PATH", "JUPYTER_CONFIG_DIR")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["MPLBACKEND"] = "Agg"
+    # JupyterLab too, as the intro tells students (pip install <wheel> jupyterlab).
     install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt"),
-                              str(student_wheel)], env=env, capture_output=True, text=True, timeout=1800)
+                              str(student_wheel), "jupyterlab"], env=env, capture_output=True, text=True,
+                             timeout=1800)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
 
     def run(args, cwd, timeout=3600):
         return subprocess.run([str(python)] + [str(a) for a in args], cwd=cwd, env=env, capture_output=True,
                               text=True, timeout=timeout)
 
+    run.python, run.env = python, env
     return run
 
 
@@ -380,3 +384,119 @@ def test_released_homework_with_the_reference_answers_passes_the_student_check(s
             assert f"[ passed] {function.function}: {passes}." in out, out
         assert "error]" not in out and "[warning]" not in out, out
         assert f"{len(graded)} of {len(graded)} graded functions pass" in out and "Ready to hand in" in out, out
+
+
+# ------------------------------------------------------------------ a chapter in JupyterLab
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+RAW_MYST = (":::", "```{", "{dropdown}", "{admonition}", "{py:func}", "{py:mod}")
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(student_env, tmp_path):
+    """JupyterLab from the student environment, headless on localhost with a token, its
+    settings and runtime files in ``tmp_path``; every cell rendered (no windowing), no
+    news or update checks. Yields ``(url, token, folder)``."""
+    import secrets
+    import time
+    import urllib.request
+
+    folder, config = tmp_path / "work", tmp_path / "config"
+    folder.mkdir()
+    settings = config / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    token, port = secrets.token_hex(16), free_port()
+    env = {**student_env.env, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(config / "lab" / "user-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(config / "lab" / "workspaces")}
+    server = subprocess.Popen(
+        [str(student_env.python), "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly", *(["--allow-root"] if os.geteuid() == 0 else [])],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise AssertionError(f"JupyterLab did not start:\n{server.stdout.read()[-3000:]}")
+                time.sleep(1)
+        yield url, token, folder
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytestmark_slow
+def test_a_downloaded_chapter_reads_like_its_page_in_jupyterlab(site, jupyterlab):
+    """Opened in the JupyterLab a student installs (no MyST extension): the exercises and
+    their solutions show no MyST source, every solution is collapsed until clicked, the
+    math is typeset and lectlib's names link to the site's API page."""
+    from urllib.parse import urljoin, urlparse
+
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    url, token, folder = jupyterlab
+    chapter = site / "_sources" / "chapters" / "04_scans.ipynb"
+    # As the site's download button hands it over: links made absolute against the site
+    # (course_site.js; tests/test_site.py checks the button).
+    site_address = "http://127.0.0.1:8000/_sources/chapters/04_scans.ipynb"
+    notebook = json.loads(chapter.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            source = "".join(cell["source"])
+            cell["source"] = re.sub(r"\]\(((?:\.\./)*[\w/.-]+\.html(?:#[^)\s]*)?)\)",
+                                    lambda m: f"]({urljoin(site_address, m.group(1))})", source)
+    (folder / chapter.name).write_text(json.dumps(notebook), encoding="utf-8")
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        local = urlparse(url).netloc
+        page.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).netloc == local
+                   or urlparse(route.request.url).scheme in ("data", "blob") else route.abort())
+        page.goto(f"{url}/lab/tree/{chapter.name}?token={token}", wait_until="domcontentloaded")
+        cells = page.locator(".jp-NotebookPanel .jp-Notebook")
+        cells.wait_for(timeout=120_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell .jp-RenderedMarkdown').length > 10",
+            timeout=120_000)
+        page.wait_for_selector(".jp-NotebookPanel .jp-RenderedMarkdown mjx-container", timeout=120_000)
+        page.wait_for_timeout(1500)
+        text = cells.inner_text()
+        assert not [marker for marker in RAW_MYST if marker in text], [m for m in RAW_MYST if m in text]
+        assert "Exercise 4.1" in text
+        # Every solution is a collapsed <details>; its text shows only after a click.
+        solutions = cells.locator(".jp-RenderedMarkdown details")
+        assert solutions.count() >= 3
+        assert all(not details.evaluate("d => d.open") for details in solutions.all())
+        first = solutions.first
+        hidden_text = first.locator("p").first
+        assert not hidden_text.is_visible()
+        first.locator("summary").click()
+        assert first.evaluate("d => d.open") and hidden_text.is_visible()
+        # Math in the exercises and solutions is typeset, none left as TeX.
+        assert first.locator("mjx-container").count() >= 1
+        assert cells.locator(".jp-RenderedMarkdown mjx-container").count() > 20
+        assert "\\mapsto" not in text and "$$" not in text
+        # lectlib's names are links to the site's API page.
+        links = cells.locator(".jp-RenderedMarkdown a[href^='http://127.0.0.1:8000/api.html#lectlib.']")
+        assert links.count() >= 3
+        browser.close()
