@@ -406,9 +406,35 @@ def test_other_functions_keep_their_marks_when_one_answer_cheats():
 
 
 def test_the_rule_titles_name_every_rule_students_can_break():
+    from autograder import checks
+
     names = {value.name for value in vars(rules).values() if isinstance(value, rules.Rule) and value.reason}
-    assert set(RULE_TITLES) == names == {"no-autodiff", "no-lectlib", "write-plainly"}
+    names |= {rule.name for assignment in checks.ASSIGNMENTS for check in checks.load(assignment).values()
+              for rule in check.rules}
+    assert set(RULE_TITLES) == names
     assert RULE_TITLES["write-plainly"] == "by hand: write it plainly"
+
+
+# The runner's channels (its standard input, the results descriptor) reached from a cell no
+# answer names: a cell that speaks the protocol itself is part of every closure.
+CHANNEL_CELLS = {
+    "os.write": "import os\nos.write(3, b'frame')",
+    "open on a number": "f = open(3, 'wb', closefd=False)\nf.write(b'frame')",
+    "open on a built path": "f = open('/pro' + 'c/self/fd/3', 'wb')",
+    "io.FileIO": "import io\nf = io.FileIO(3, 'w')",
+    "a socket on a descriptor": "import socket\ns = socket.socket(fileno=3)",
+    "standard input": "import sys\nargs = sys.stdin.buffer.read(64)",
+    "mmap": "import mmap\nm = mmap.mmap(-1, 64)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANNEL_CELLS))
+def test_a_cell_that_reaches_the_runners_channels_is_part_of_every_closure(name):
+    assert broken(numbered(CHANNEL_CELLS[name], ANSWER)) == {"write-plainly"}
+
+
+def test_a_file_opened_by_its_literal_name_is_honest():
+    assert broken(numbered("with open('notes.txt', 'w') as f:\n    f.write('gamma = 0.9')", ANSWER)) == set()
 
 
 def test_the_one_cell_reader_still_reads_one_cell_alone():
