@@ -91,7 +91,10 @@ class _Interruption:
 def grade(course, submissions, assignment=None, jobs=None, csv_path=None, unsafe=False, limits=None,
           regrade=False, progress=True):
     """Grades every submission in the folder ``submissions`` for ``course``; returns the
-    list of ``GradeResult``. See the module docstring.
+    list of ``GradeResult``, one per student and assignment, then one (status
+    ``not-graded``, no points) per entry of the folder that cannot be graded, with the
+    reason (``read.find_submissions``); those are in the CSV too, not in the gradebook.
+    See the module docstring.
 
     Raises ``Interrupted`` when a signal stopped it (what was complete is recorded)."""
     with _Interruption() as interruption:
@@ -108,9 +111,8 @@ def _grade(course, submissions, assignment, jobs, csv_path, unsafe, limits, regr
     limits = limits or sandbox.Limits()
     jobs = jobs or os.cpu_count() or 1
     submissions = Path(submissions)
-    work, skipped = course.find_work(submissions, assignment)
-    if skipped:
-        print(f"warning: skipping what is not a student's folder: {', '.join(skipped)}", file=sys.stderr)
+    work, not_graded = course.find_work(submissions, assignment)
+    not_graded = [pipeline.not_graded(entry) for entry in not_graded]
     assignments = sorted({w.assignment for w in work}, key=checks_module.ASSIGNMENTS.index)
     released = not course.unreleased(assignments)
     if not released:
@@ -161,10 +163,10 @@ def _grade(course, submissions, assignment, jobs, csv_path, unsafe, limits, regr
     if interruption.stop.is_set():
         sandbox.cleanup_live()     # runs whose threads did not finish their own cleanup in time
     graded = [r for r in results if r is not None]
-    course.write_csv(graded, Path(csv_path) if csv_path else course.root / "grades.csv")
+    course.write_csv(graded + not_graded, Path(csv_path) if csv_path else course.root / "grades.csv")
     if interruption.stop.is_set():
         raise Interrupted(interruption.signals[0], len(graded), len(work))
-    return results
+    return results + not_graded
 
 
 def prepare_machine(unsafe):

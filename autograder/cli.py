@@ -26,6 +26,7 @@ from pathlib import Path
 # the "iri" format it checks, so the grader's process goes without it.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+from autograder import record
 from autograder.batch import Interrupted
 from autograder.course import Course, CourseError
 from autograder.sandbox import Limits
@@ -93,9 +94,11 @@ def build_parser():
     return parser
 
 
-def print_table(results, out=sys.stdout):
+def print_table(results, out=None):
+    """The grades and the folders not graded, one line each, on ``out`` (standard output)."""
+    out = out or sys.stdout
     rows = [("student", "assignment", "score", "max", "status")]
-    rows += [(inert(r.student), r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status.text()) for r in results]
+    rows += [(inert(r.student), r.assignment, *record.score_cells(r), r.status.text()) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         out.write("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4] + "\n")
@@ -125,7 +128,9 @@ def main(argv=None):
                                    regrade=args.regrade, progress=not args.quiet)
             print_table(results)
             csv_path = args.csv or course.root / "grades.csv"
-            print(f"\n{len(results)} grades written to {csv_path}")
+            not_graded = sum(r.status.kind == "not-graded" for r in results)
+            print(f"\n{len(results) - not_graded} grades written to {csv_path}"
+                  + (f", and {not_graded} folder(s) that could not be graded, with the reason" if not_graded else ""))
         elif args.command == "feedback":
             written = course.feedback(args.assignment, args.student)
             for path in written:
@@ -140,7 +145,7 @@ def main(argv=None):
                 print(f"{report.assignment}: {len(report.students)} submissions compared, "
                       f"{len(report.pairs)} {'pair' if len(report.pairs) == 1 else 'pairs'} flagged; wrote {out / (report.assignment + '.html')} and {out / (report.assignment + '.csv')}")
                 for who, why in report.skipped:
-                    print(f"  not compared: {who} ({why})")
+                    print(f"  not compared: {inert(who)} ({inert(why)})")
         elif args.command == "report":
             from autograder import report
             for path in report.run(course, args.assignment, args.out, args.similarity):

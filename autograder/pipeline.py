@@ -41,6 +41,12 @@ def record(course, result, ctx, mtime):
     record_stage.record(course, result, ctx, mtime)
 
 
+def not_graded(entry):
+    """The row of an entry of the submissions folder that cannot be graded (a ``read.NotGraded``):
+    no assignment, no points, the reason for the instructor; never recorded in the gradebook."""
+    return judge_stage.GradeResult(entry.name, "", 0.0, 0.0, Status("not-graded", entry.reason), [])
+
+
 def not_submitted(item, ctx):
     """No points: ``item`` has no notebook (its note says why, when it is a ``Status``)."""
     status = item.note if isinstance(item.note, Status) else Status("missing", "no notebook was submitted")

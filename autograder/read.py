@@ -13,8 +13,8 @@ import errno
 import hashlib
 import json
 import os
-import re
 import stat
+import unicodedata
 from pathlib import Path
 
 import nbformat
@@ -23,7 +23,8 @@ from autograder.status import Status
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_CELLS = 20_000
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+MAX_STUDENT_ID = 128      # nbgrader's gradebook keeps ids of up to 128 characters
+ID_PUNCTUATION = "_.@-"
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
@@ -149,17 +150,73 @@ class Work:
     note: Status | str | None = None
 
 
-def find_submissions(submissions, assignments, only=None):
-    """A ``Work`` for every student folder and every assignment graded; student folders
-    must be real folders named like student ids (others are reported and skipped).
+@dataclasses.dataclass(frozen=True)
+class NotGraded:
+    """An entry of the submissions folder that grading cannot take: ``name`` is the
+    top-level entry as found (a would-be student id, made by whoever made the folder:
+    show it only through ``verdict.inert``), ``reason`` the grader's words."""
+    name: str
+    reason: str
 
-    Returns ``(work, skipped names)``."""
+
+def student_id_problem(name):
+    """Why the folder name ``name`` is not taken as a student id, or ``None`` when it is.
+
+    Taken: what nbgrader's exchange hands out as ids (user names, e-mail addresses) in any
+    script: letters and digits (``zoë``, ``李雷``; combining accents too), then also
+    ``_ . @ -``, up to 128 characters. Refused: a ``+`` (nbgrader's exchange splits names
+    on it), glob characters (nbgrader's ``--student`` is a glob), spaces (nbgrader strips
+    them around an id; shells split on them), a first character a spreadsheet evaluates
+    (``= + - @``), control characters."""
+    if len(name) > MAX_STUDENT_ID:
+        return f"the name is longer than the {MAX_STUDENT_ID} characters nbgrader's gradebook keeps"
+    if not _letter_or_digit(name[:1]):
+        return "the name does not start with a letter or digit, so it is not a student id"
+    odd = sorted({c for c in name if not (_letter_or_digit(c) or _mark(c) or c in ID_PUNCTUATION)})
+    if odd:
+        return (f"the name is not a student id: it holds {_characters(odd)} (ids are letters and digits, "
+                f"with {' '.join(ID_PUNCTUATION)})")
+    return None
+
+
+def _letter_or_digit(character):
+    if len(character) != 1:
+        return False
+    category = unicodedata.category(character)
+    return category[0] == "L" or category == "Nd"
+
+
+def _mark(character):
+    return unicodedata.category(character)[0] == "M"
+
+
+def _characters(found):
+    """The characters ``found`` named in words where they are invisible or confusing."""
+    named = {" ": "a space", "+": "a +", "*": "a *", "?": "a ?", "[": "a [", "]": "a ]"}
+    words = [named.get(c) or (f"U+{ord(c):04X}" if not c.isprintable() else repr(c)) for c in found[:5]]
+    return ", ".join(words) + (" and more" if len(found) > 5 else "")
+
+
+def find_submissions(submissions, assignments, only=None):
+    """A ``Work`` for every student folder and every assignment graded (``only``, or each
+    of ``assignments`` that some student has a folder for), and a ``NotGraded`` for every
+    entry that cannot be graded, with the reason: a folder not named like a student id
+    (``student_id_problem``), a link, FIFO or device, a student's folder that holds a
+    folder that is not one of ``assignments``. Files at the top and names starting with a
+    dot (``.ipynb_checkpoints``) are not submissions and are left alone.
+
+    Returns ``(work, not_graded)``."""
     submissions = Path(submissions)
-    top = _entries(submissions)
-    students = sorted(name for name, kind in top.items() if kind == "dir" and not name.startswith("."))
-    skipped = [s for s in students if not STUDENT_ID.match(s)]
-    skipped += sorted(name for name, kind in top.items() if kind == "other" and not name.startswith("."))
-    students = [s for s in students if STUDENT_ID.match(s)]
+    top = {name: kind for name, kind in _entries(submissions).items() if not name.startswith(".")}
+    not_graded = [NotGraded(name, "a link, FIFO or device, not a folder; grading does not follow or open it")
+                  for name, kind in sorted(top.items()) if kind == "other"]
+    students = []
+    for name in sorted(name for name, kind in top.items() if kind == "dir"):
+        problem = student_id_problem(name)
+        if problem:
+            not_graded.append(NotGraded(name, problem))
+        else:
+            students.append(name)
     folders = {s: _entries(submissions, (s,)) for s in students}
     if only is not None:
         chosen = [only]
@@ -167,22 +224,36 @@ def find_submissions(submissions, assignments, only=None):
         chosen = [a for a in assignments if any(folders[s].get(a) == "dir" for s in students)]
     work = []
     for student in students:
+        strays = sorted(name for name, kind in folders[student].items()
+                        if kind == "dir" and name not in assignments and not name.startswith("."))
+        for stray in strays:
+            not_graded.append(NotGraded(student, f"the folder {student}/{stray} is not one of the course's "
+                                                 f"assignments ({', '.join(assignments)})"))
+        if not chosen and not strays:
+            not_graded.append(NotGraded(student, "the folder holds no assignment's folder"))
         for assignment in chosen:
-            expected = f"{assignment}.ipynb"
-            inside = _entries(submissions, (student, assignment)) if folders[student].get(assignment) == "dir" else {}
-            if expected in inside:
-                work.append(Work(student, assignment, Path(student, assignment, expected)))
-                continue
-            found = sorted(name for name, kind in inside.items() if name.endswith(".ipynb") and kind == "file")
-            if len(found) == 1:
-                work.append(Work(student, assignment, Path(student, assignment, found[0]),
-                                 f"graded {found[0]} (expected {expected})"))
-            elif found:
-                work.append(Work(student, assignment, None,
-                                 Status("missing", f"expected {expected}, found {', '.join(found)}")))
-            else:
-                work.append(Work(student, assignment, None, Status("missing", "no notebook was submitted")))
-    return work, skipped
+            work.append(_work(submissions, student, assignment, folders[student].get(assignment)))
+    return work, not_graded
+
+
+def _work(submissions, student, assignment, kind):
+    """The ``Work`` of one student and assignment; ``kind`` is what the student's folder
+    holds under the assignment's name (``None``, ``"dir"``, ``"file"``, ``"other"``)."""
+    expected = f"{assignment}.ipynb"
+    if kind in ("file", "other"):
+        return Work(student, assignment, None,
+                    Status("missing", f"{student}/{assignment} is a file or a link, not a folder (links are not "
+                                      f"followed)"))
+    inside = _entries(submissions, (student, assignment)) if kind == "dir" else {}
+    if expected in inside:
+        return Work(student, assignment, Path(student, assignment, expected))
+    found = sorted(name for name, kind in inside.items() if name.endswith(".ipynb") and kind == "file")
+    if len(found) == 1:
+        return Work(student, assignment, Path(student, assignment, found[0]),
+                    f"graded {found[0]} (expected {expected})")
+    if found:
+        return Work(student, assignment, None, Status("missing", f"expected {expected}, found {', '.join(found)}"))
+    return Work(student, assignment, None, Status("missing", "no notebook was submitted"))
 
 
 def read_submission(base, relative):

@@ -75,17 +75,32 @@ def record(course, result, ctx, mtime):
 
 
 def write_csv(results, path):
-    """One row per student and assignment: ``assignment,student_id,score,max_score,status``.
+    """One row per student and assignment: ``assignment,student_id,score,max_score,status``,
+    then a row per folder that could not be graded (no assignment, no score, the reason).
     Every cell is inert in a spreadsheet; what a submission chose is cut short and marked."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", newline="") as handle:
+    with open(temporary, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["assignment", "student_id", "score", "max_score", "status"])
-        for r in sorted(results, key=lambda r: (checks_module.ASSIGNMENTS.index(r.assignment), r.student)):
-            writer.writerow([r.assignment, inert(r.student), f"{r.score:g}", f"{r.max_score:g}", r.status.text()])
+        for r in sorted(results, key=row_order):
+            writer.writerow([r.assignment, inert(r.student), *score_cells(r), r.status.text()])
     temporary.replace(path)
+
+
+def row_order(result):
+    """Assignments in lecture order, students by id; rows of folders not graded last."""
+    if result.assignment not in checks_module.ASSIGNMENTS:
+        return len(checks_module.ASSIGNMENTS), result.student
+    return checks_module.ASSIGNMENTS.index(result.assignment), result.student
+
+
+def score_cells(result):
+    """``(score, max_score)`` as the CSV and the table show them: blank when not graded."""
+    if result.status.kind == "not-graded":
+        return "", ""
+    return f"{result.score:g}", f"{result.max_score:g}"
 
 
 def graded_notebook(release_notebook, result):

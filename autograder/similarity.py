@@ -245,8 +245,8 @@ def compare_assignment(assignment, release_notebook, submissions, library, thres
 def read_submissions(folder, assignment, course_assignments):
     """``({student: notebook}, [(name, why it was not compared)], [students who submitted
     nothing])`` for one assignment, read with the grader's bounded, untrusted reader."""
-    work, skipped_names = read_stage.find_submissions(folder, course_assignments, assignment)
-    notebooks, skipped, missing = {}, [(name, "not a student's folder") for name in skipped_names], []
+    work, not_graded = read_stage.find_submissions(folder, course_assignments, assignment)
+    notebooks, skipped, missing = {}, [(entry.name, entry.reason) for entry in not_graded], []
     root = Path(folder).resolve()
     for item in work:
         if item.relative is None:

@@ -138,5 +138,5 @@ def submit(submissions, student, assignment, notebook=None, raw=None, name=None)
 
 
 def read_csv(path):
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:
         return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}

@@ -81,7 +81,7 @@ def test_a_link_higher_up_the_path_is_not_followed(folder, tmp_path_factory):
     os.symlink(elsewhere, folder / "bob")
     submission = read.read_submission(folder, "bob/scans/scans.ipynb")
     assert submission.notebook is None and "link" in submission.problem.text()
-    work, skipped = read.find_submissions(folder, ["scans"])
+    work, _ = read.find_submissions(folder, ["scans"])
     assert [w.student for w in work] == ["ada"]
 
 
@@ -113,13 +113,80 @@ def test_find_submissions_names_what_is_missing_renamed_or_ambiguous(folder):
     (folder / "dee").mkdir()
     (folder / "not a student!").mkdir()
     os.mkfifo(folder / "pipe")
-    work, skipped = read.find_submissions(folder, ["scans", "losses"])
+    work, not_graded = read.find_submissions(folder, ["scans", "losses"])
     found = {w.student: w for w in work}
     assert sorted(found) == ["ada", "bob", "cy", "dee"] and all(w.assignment == "scans" for w in work)
     assert str(found["bob"].relative) == "bob/scans/Homework 1.ipynb" and "expected scans.ipynb" in found["bob"].note
     assert found["cy"].relative is None and found["cy"].note.kind == "missing" and "a.ipynb, b.ipynb" in found["cy"].note.text()
     assert found["dee"].note.text() == "missing: no notebook was submitted"
-    assert sorted(skipped) == ["not a student!", "pipe"]
+    reasons = {entry.name: entry.reason for entry in not_graded}
+    assert sorted(reasons) == ["not a student!", "pipe"]
+    assert reasons["not a student!"].startswith("the name is not a student id: it holds a space, '!'")
+    assert reasons["pipe"].startswith("a link, FIFO or device, not a folder")
+
+
+STUDENT_IDS = ["zoë", "zoe\u0308", "李雷", "Łukasz", "ada.lovelace@uni.example", "o_neil-2", "42"]
+
+
+def test_student_ids_in_any_script_are_students():
+    """Letters and digits of any script (composed or with combining accents) and ``_.@-``,
+    each a student of its own (nbgrader's gradebook keeps them: tests/test_grading.py)."""
+    for name in STUDENT_IDS:
+        assert read.student_id_problem(name) is None, name
+
+
+def test_a_student_id_in_any_script_is_found_like_any_other(tmp_path):
+    for name in STUDENT_IDS:
+        (tmp_path / name / "scans").mkdir(parents=True)
+        (tmp_path / name / "scans" / "scans.ipynb").write_bytes(notebook_bytes())
+    work, not_graded = read.find_submissions(tmp_path, ["scans"])
+    expected = sorted((name, f"{name}/scans/scans.ipynb") for name in STUDENT_IDS)
+    assert sorted((w.student, str(w.relative)) for w in work) == expected
+    assert not not_graded
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("Zoë Smith", "it holds a space"),
+    ("ada+bob", "it holds a +"),
+    ("ada*", "it holds a *"),
+    ("bell\x07", "it holds U+0007"),
+    ("evil\u202etxt", "it holds U+202E"),
+    ("=HYPERLINK(1)", "does not start with a letter or digit"),
+    ("-rf", "does not start with a letter or digit"),
+    ("@SUM(1)", "does not start with a letter or digit"),
+    ("x" * 129, "longer than the 128 characters"),
+])
+def test_names_that_are_not_student_ids_say_why(name, reason):
+    assert reason in read.student_id_problem(name)
+
+
+def test_every_folder_is_accounted_for(tmp_path):
+    """Whatever is in the submissions folder gets a row (graded, or not graded with the
+    reason), except files at the top and hidden names, which are not submissions."""
+    for student, assignment in [("ada", "scans"), ("Zoë Smith", "scans")]:
+        (tmp_path / student / assignment).mkdir(parents=True)
+        (tmp_path / student / assignment / "scans.ipynb").write_bytes(notebook_bytes())
+    (tmp_path / "ada" / "Scans").mkdir()                       # a folder that is no assignment
+    (tmp_path / "ada" / "notes.txt").write_text("mine")          # a file beside: not a submission
+    (tmp_path / "cy").mkdir()
+    (tmp_path / "cy" / "scans").write_text("a file where the folder should be")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "grades.csv").write_text("")
+    os.symlink(tmp_path / "ada", tmp_path / "bob")
+    work, not_graded = read.find_submissions(tmp_path, ["scans", "losses"])
+    assert [(w.student, w.assignment, w.relative is not None) for w in work] == [("ada", "scans", True),
+                                                                                 ("cy", "scans", False)]
+    assert work[1].note.kind == "missing" and "cy/scans is a file or a link" in work[1].note.detail.for_instructor()
+    assert [(e.name, e.reason.split(":")[0].split(",")[0]) for e in not_graded] == [
+        ("bob", "a link"), ("Zoë Smith", "the name is not a student id"),
+        ("ada", "the folder ada/Scans is not one of the course's assignments (scans")]
+    only_strays = tmp_path / "strays"
+    (only_strays / "dee" / "homework1").mkdir(parents=True)
+    (only_strays / "eve").mkdir()
+    work, not_graded = read.find_submissions(only_strays, ["scans", "losses"])
+    assert work == [] and [(e.name, e.reason) for e in not_graded] == [
+        ("dee", "the folder dee/homework1 is not one of the course's assignments (scans, losses)"),
+        ("eve", "the folder holds no assignment's folder")]
 
 
 @pytest.mark.parametrize("raw, start", [

@@ -28,7 +28,7 @@ def test_every_csv_cell_is_inert_in_a_spreadsheet(tmp_path):
 
 
 def read_rows(path):
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -55,6 +55,27 @@ def test_the_csv_has_one_row_per_result_with_the_status_as_text(tmp_path):
         rows = list(csv.DictReader(handle))
     assert [(r["student_id"], r["score"], r["max_score"], r["status"]) for r in rows] == [
         ("ada", "0", "5", "ok; graded x.ipynb"), ("bob", "0", "5", "unreadable: not a notebook")]
+
+
+def test_folders_not_graded_are_rows_of_their_own_without_a_score(tmp_path):
+    """A folder that cannot be graded (``read.NotGraded``) is a row after the grades: no
+    assignment, no score, the reason; its name, whatever it is, inert; any script kept."""
+    from autograder import pipeline
+    from autograder.read import NotGraded
+
+    results = [judge.zero_result("zoë", "scans", CHECKS, Status("ok")),
+               pipeline.not_graded(NotGraded("=HYPERLINK(\"x\")", "the name does not start with a letter or digit")),
+               pipeline.not_graded(NotGraded("-\x1b[31mred", "the name does not start with a letter or digit")),
+               pipeline.not_graded(NotGraded("ada", "the folder ada/=1+1 is not one of the course's assignments"))]
+    record.write_csv(results, tmp_path / "grades.csv")
+    rows = [(r["assignment"], r["student_id"], r["score"], r["max_score"], r["status"])
+            for r in read_rows(tmp_path / "grades.csv")]
+    assert rows == [("scans", "zoë", "0", "5", "ok"),
+                    ("", "'-\u241b[31mred".replace("\u241b", " "), "", "",
+                     "not-graded: the name does not start with a letter or digit"),
+                    ("", "'=HYPERLINK(\"x\")", "", "", "not-graded: the name does not start with a letter or digit"),
+                    ("", "ada", "", "", "not-graded: the folder ada/=1+1 is not one of the course's assignments")]
+    assert results[1].status.student_text() == "could not be graded (your instructor has the reason)"
 
 
 def test_the_graded_notebook_shows_answers_and_verdicts_but_no_test_code():

@@ -163,6 +163,50 @@ def test_every_student_in_the_folder_gets_a_row(course, tmp_path):
     assert all(row["max_score"] == "10" for row in grades.values())
 
 
+def test_every_folder_is_accounted_for_and_a_student_id_may_be_in_any_script(course, tmp_path, capfd):
+    """``zoë`` is graded like any other student (sandboxed run, gradebook, graded notebook,
+    state, feedback, kept when unchanged); folders the grader cannot grade are rows of the
+    table and the CSV with the reason, not a warning line, and their cells are inert."""
+    submissions = tmp_path / "accounted"
+    submit(submissions, "zoë", "scans", reference_notebook("scans"))
+    for name in ("Zoë Smith", "=HYPERLINK(\"x\")", "-\x1b[2Jwiped"):
+        submit(submissions, name, "scans", reference_notebook("scans"))
+    (submissions / "zoë" / "Scans").mkdir()
+    os.mkfifo(submissions / "pipe")
+    csv_path = tmp_path / "grades.csv"
+    arguments = ["--course", str(course.root), "grade", str(submissions), "--csv", str(csv_path), "--quiet"]
+    arguments += SANDBOX_FLAGS
+    assert autograder(arguments) == 0
+    out, err = capfd.readouterr()
+    assert "warning" not in err and "\x1b" not in out
+    grades = read_csv(csv_path)
+    assert grades[("zoë", "scans")]["score"] == "10" and grades[("zoë", "scans")]["status"] == "ok"
+    not_graded = {student: row for (student, assignment), row in grades.items() if assignment == ""}
+    assert sorted(not_graded) == sorted(["'-\x20[2Jwiped", "'=HYPERLINK(\"x\")", "Zoë Smith", "pipe", "zoë"])
+    for student, row in not_graded.items():
+        assert row["score"] == row["max_score"] == "" and row["status"].startswith("not-graded: "), row
+        assert student in out and row["status"] in out
+    assert "zoë/Scans is not one of the course's assignments" in not_graded["zoë"]["status"]
+    assert "it holds a space" in not_graded["Zoë Smith"]["status"]
+    for row in grades.values():
+        assert all(value[:1] not in ("=", "+", "-", "@", "\t", "\r") for value in row.values()), row
+    assert "3 grades written" not in out and "1 grades written" in out and "5 folder(s) that could not be graded" in out
+    with course.gradebook() as gb:
+        assert gb.find_submission("scans", "zoë").score == 10
+        names = {student.id for student in gb.students}
+        assert "zoë" in names and not names & {"Zoë Smith", "pipe", "=HYPERLINK(\"x\")"}
+        for other in ("李雷", "zoe\u0308", "ada.lovelace@uni.example"):      # kept by the gradebook as they are
+            gb.update_or_create_student(other)
+        assert {"李雷", "zoe\u0308", "ada.lovelace@uni.example"} <= {student.id for student in gb.students}
+    assert (course.autograded / "zoë" / "scans" / "scans.ipynb").exists()
+    assert (course.state_dir / "graded" / "zoë" / "scans.json").exists()
+    assert autograder(["--course", str(course.root), "feedback", "--assignment", "scans", "--student", "zoë"]) == 0
+    assert "memory_states" in (course.feedback_dir / "zoë" / "scans" / "scans.html").read_text(encoding="utf-8")
+    state = course.state_dir / "graded" / "zoë" / "scans.json"
+    before = state.stat().st_mtime_ns
+    assert autograder(arguments) == 0 and state.stat().st_mtime_ns == before      # unchanged: kept, not regraded
+
+
 def test_grade_refuses_clearly_when_it_cannot_run(course, tmp_path):
     command = [sys.executable, "-m", "autograder", "--course", str(course.root), "grade"]
     missing = subprocess.run(command + [str(tmp_path / "nowhere")], capture_output=True, text=True)
