@@ -210,3 +210,22 @@ def test_homework_4_indexes_the_nll_as_chapter_11_does():
     same = r"\\log p\(x_\{t\+1\} \\mid x_1, \\dots, x_t\)"
     assert re.search(same, chapter) and re.search(same, homework)
     assert not re.search(r"\|V\||c_\{t\+1\}", homework)
+
+
+def test_the_visible_check_names_the_edge_a_function_fails():
+    """A scan that is wrong only for one step passes the worked case and is caught by the
+    visible edge case, whose label the message carries."""
+    import jax.numpy as jnp
+
+    from lectlib.homework import visible
+
+    def scan_wrong_for_one_step(f, h, xs):
+        states = []
+        for x in xs:
+            h = f(h, x)
+            states.append(h)
+        out = jnp.stack(states)
+        return out if len(xs) > 1 else out * 0
+
+    status, message = visible.run_cases(visible.load("scans")["test_scan"], scan_wrong_for_one_step)
+    assert status == "failed" and "case 'edge: T = 1" in message, message
