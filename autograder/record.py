@@ -41,7 +41,7 @@ def record(course, result, ctx, mtime):
     from nbgrader.api import MissingEntry
 
     state_path(course.state_dir, result.student, result.assignment).unlink(missing_ok=True)
-    timestamp = datetime.datetime.fromtimestamp(mtime) if mtime is not None else None
+    timestamp = gradebook_time(mtime)
     with course.gradebook() as gb, warnings.catch_warnings():
         # nbgrader's add_submission triggers SQLAlchemy autoflush warnings; they are harmless.
         warnings.simplefilter("ignore")
@@ -72,6 +72,14 @@ def record(course, result, ctx, mtime):
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(state, indent=1))
     temporary.replace(path)
+
+
+def gradebook_time(seconds):
+    """POSIX ``seconds`` as nbgrader's gradebook keeps times: naive UTC (its ``parse_utc``),
+    whatever the machine's zone; ``None`` for ``None``."""
+    if seconds is None:
+        return None
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(tzinfo=None)
 
 
 def write_csv(results, path):

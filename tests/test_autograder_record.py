@@ -89,3 +89,17 @@ def test_the_graded_notebook_shows_answers_and_verdicts_but_no_test_code():
     test_double, test_total = notebook.cells[2], notebook.cells[5]
     assert test_double.outputs[0]["text"] == "double: all 2 cases passed (1 visible, 1 hidden)\n"
     assert test_total.outputs[0]["ename"] == "CheckFailed" and test_total.outputs[0]["evalue"] == "total: not graded: ran out of time"
+
+
+def test_submission_times_are_naive_utc_as_in_nbgraders_gradebook(monkeypatch):
+    import datetime
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert record.gradebook_time(0) == datetime.datetime(1970, 1, 1, 0, 0)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert record.gradebook_time(None) is None
