@@ -15,6 +15,10 @@
   (:func:`compile_cache_environment`; set in this process's environment when the build
   starts, which the kernels inherit). The notebooks themselves are unchanged: a downloaded
   chapter runs without it.
+
+Pages execute one at a time. Sphinx's parallel reading (two kernels at once) cannot be
+used: ``sphinx_multitoc_numbering`` does not declare itself safe for it, so Sphinx reads
+serially anyway and warns, and the warning fails the ``-W`` build.
 """
 import ast
 import hashlib
@@ -249,20 +253,7 @@ def use_compile_cache(app, config):
     os.environ.update(compile_cache_environment(folder))
 
 
-def read_in_parallel(app, config):
-    """Pages read (and so execute) in ``course_read_jobs`` processes at once
-    (``$COURSE_READ_JOBS`` overrides it): Sphinx's parallel reading, which ``jupyter-book
-    build`` has no option for. Sphinx reads in parallel only when more than 5 pages are
-    outdated."""
-    jobs = int(os.environ.get("COURSE_READ_JOBS") or config.course_read_jobs)
-    if jobs < 1:
-        raise ValueError(f"course_read_jobs must be at least 1, not {jobs}")
-    app.parallel = jobs
-
-
 def setup(app):
-    app.add_config_value("course_read_jobs", 1, "", [int])
-    app.connect("config-inited", read_in_parallel)
     app.connect("config-inited", use_compile_cache)
     app.connect("source-read", mark_lectlib_dependencies)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
