@@ -131,7 +131,7 @@ def test_a_bad_cross_reference_fails_the_build(tmp_path):
 
 def test_homework_page_offers_the_student_versions_only(built_site):
     page = (built_site / "homework.html").read_text()
-    for assignment in ("scans", "losses", "bptt", "gated"):
+    for assignment in ("scans", "losses", "bptt", "gated", "ssm"):
         downloads = list((built_site / "_downloads").rglob(f"{assignment}.ipynb"))
         assert len(downloads) == 1, assignment
         assert downloads[0].relative_to(built_site).as_posix() in page
