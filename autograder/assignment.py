@@ -33,10 +33,16 @@ def lectlib_sources():
     return sorted(Path(lectlib.__file__).resolve().parent.rglob("*.py"))
 
 
+def reference_sources():
+    """The files the references are computed from: the checks (every manifest and its
+    helpers) and lectlib."""
+    return sorted((HERE / "checks").glob("*.py")) + lectlib_sources()
+
+
 def grading_sources():
-    """The files a grade depends on besides the notebook: the checks (every manifest and
-    its helpers), the runner, the wire format, every stage of the grader, and lectlib."""
-    return sorted(HERE.glob("*.py")) + sorted((HERE / "checks").glob("*.py")) + lectlib_sources()
+    """The files a grade depends on besides the notebook: the runner, the wire format,
+    every stage of the grader, the sandbox, and what the references come from."""
+    return sorted(HERE.glob("*.py")) + sorted((HERE / "sandbox").glob("*.py")) + reference_sources()
 
 
 def digest_of(paths, *texts):
@@ -65,9 +71,8 @@ class AssignmentContext:
         self.checks = checks_module.load(assignment)
         self.release_notebook = course.release_notebook(assignment)
         self.max_score = float(sum(check.points for check in self.checks.values()))
-        sources = grading_sources()
-        self.references_digest = digest_of([p for p in sources if p.parent.name != "autograder"], versions())
-        self.digest = digest_of(sources, versions(), nbformat.writes(self.release_notebook),
+        self.references_digest = digest_of(reference_sources(), versions())
+        self.digest = digest_of(grading_sources(), versions(), nbformat.writes(self.release_notebook),
                                 json.dumps(dataclasses.asdict(limits), sort_keys=True))
         self.references = {}
         self.compile_cache = None          # a folder the sandbox mounts read-only, once prepared

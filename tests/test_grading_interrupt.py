@@ -25,6 +25,7 @@ import pytest
 from autograder import record as record_stage
 from autograder import sandbox
 from autograder.batch import Interrupted, _Interruption, run_with_deadlines
+from autograder.sandbox import cgroups, owners
 from grading_helpers import POINTS, SANDBOX_FLAGS, new_course, read_csv, reference_notebook, submit
 
 MARKER = f"autograder-interrupt-test-{uuid.uuid4().hex[:12]}"
@@ -143,7 +144,7 @@ def belongs_to_batch(pid, info, grader):
 
 
 def batch_cgroups(grader):
-    return [child for parent in sandbox._cgroup_parents() for child in parent.glob(f"autograder-{grader}-*")]
+    return [child for parent in cgroups.parents() for child in parent.glob(f"autograder-{grader}-*")]
 
 
 def batch_scratch(grader):
@@ -364,9 +365,9 @@ def test_debris_of_a_killed_grader_is_removed_and_a_live_graders_is_kept(tmp_pat
     dead_owner = f"{dead.pid}-999999999"      # a pid that ran and is gone (the start time cannot match)
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
     try:
-        live_owner = f"{live.pid}-{sandbox._start_time(live.pid)}"
+        live_owner = f"{live.pid}-{owners.start_time(live.pid)}"
         made = []
-        parents = sandbox._cgroup_parents()
+        parents = cgroups.parents()
         if not parents:
             pytest.skip("no control groups can be made here")
         for parent in parents:
