@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import read as read_stage
+from autograder.status import Status
 from autograder.course import CourseError
 from autograder.plan import cell_kinds
 
@@ -250,7 +251,7 @@ def read_submissions(folder, assignment, course_assignments):
     root = Path(folder).resolve()
     for item in work:
         if item.relative is None:
-            if getattr(item.note, "detail", "") == "no notebook was submitted":
+            if isinstance(item.note, Status) and item.note.text() == "missing: no notebook was submitted":
                 missing.append(item.student)
             else:
                 skipped.append((item.student, str(item.note)))

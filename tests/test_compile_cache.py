@@ -26,10 +26,11 @@ def context(tmp_path_factory):
     return ctx
 
 
-def outcome(run):
+def outcome(ran):
     """What the runner sent, without timings: every cell's error, every call's status and
-    value (with its arrays' bytes), every rule violation."""
-    frames, problem = wire.read_frames(run.results)
+    value (with its arrays' bytes), every rule violation. ``ran``: ``(plan, run)``."""
+    plan, run = ran
+    frames, problem = wire.read_frames(run.results, seal=plan.seal)
     assert problem is None
     seen = []
     for header, blobs in frames:
@@ -45,7 +46,7 @@ def outcome(run):
 
 def run_notebook(ctx, notebook, **options):
     plan = plan_stage.build_plan(notebook, ctx.release_notebook, ctx.checks, 60)
-    return run_stage.run(plan, sandbox.Limits(), unsafe=bool(SANDBOX_PROBLEMS), **options)
+    return plan, run_stage.run(plan, sandbox.Limits(), unsafe=bool(SANDBOX_PROBLEMS), **options)
 
 
 def test_the_reference_answers_fill_the_cache_once(context, monkeypatch):

@@ -434,3 +434,15 @@ def test_starter_code_removal_keeps_code_a_student_repeats():
     assert kept.token_coverage == whole.token_coverage > 0 and kept.hashes == whole.hashes
     starter = similarity.boilerplate_hashes(["z = jax.nn.sigmoid(p['U_z'] @ x + p['W_z'] @ h + p['b_z'])\n"], 25)
     assert similarity.fingerprint("s", gates, 25, starter).token_coverage < whole.token_coverage
+
+
+def test_students_who_submitted_nothing_are_listed_as_such_not_as_skipped(tmp_path):
+    folder = tmp_path / "submitted"
+    submit(folder, "ada", "scans", reference_notebook("scans"))
+    (folder / "bob" / "scans").mkdir(parents=True)                 # bob's folder, no notebook
+    (folder / "cy" / "scans").mkdir(parents=True)
+    for name in ("a.ipynb", "b.ipynb"):                             # cy: which one is it?
+        (folder / "cy" / "scans" / name).write_text("{}")
+    notebooks, skipped, missing = similarity.read_submissions(folder, "scans", checks.ASSIGNMENTS)
+    assert sorted(notebooks) == ["ada"] and missing == ["bob"]
+    assert [name for name, _ in skipped] == ["cy"]

@@ -4,13 +4,12 @@ selective scan by ``jax.lax.associative_scan``."""
 import numpy as np
 
 from lectlib import ssm
-from autograder.checks import COURSE_RULES, Case, Check, Rule, arrays
+from lectlib.homework.rules import NO_SEQUENTIAL_SCAN
+from autograder.checks import COURSE_RULES, Case, Check, arrays
 
 # The selective scan is asked for with jax.lax.associative_scan: the sequential scans of
 # JAX are read for (a Python loop cannot be told from the source's names).
-NO_SEQUENTIAL_SCAN = Rule("no-sequential-scan", ("jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop",
-                                                 "jax.lax.map"),
-                          "this exercise asks for jax.lax.associative_scan")
+
 
 
 def stable(rng, N, scale=1.0):

@@ -113,6 +113,12 @@ NO_AUTODIFF = Rule(
     + tuple(f"equinox.filter_{name}" for name in ("grad", "value_and_grad", "vjp", "jvp", "custom_vjp", "custom_jvp",
                                                   "jacfwd", "jacrev", "hessian")))
 
+# Homework 5 asks for the selective scan with jax.lax.associative_scan: JAX's sequential
+# scans are read for (a Python loop cannot be told from the source's names).
+NO_SEQUENTIAL_SCAN = Rule("no-sequential-scan", ("jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop",
+                                                 "jax.lax.map"),
+                          "this exercise asks for jax.lax.associative_scan")
+
 #: The ways around a name: what reaches an object without naming it where it can be read,
 #: or changes code or names without naming them. Forbidden wherever a check has a rule.
 WRITE_PLAINLY = Rule(
