@@ -7,10 +7,6 @@ from lectlib import ssm
 from lectlib.homework.rules import NO_SEQUENTIAL_SCAN
 from autograder.checks import COURSE_RULES, Case, Check, arrays
 
-# The selective scan is asked for with jax.lax.associative_scan: the sequential scans of
-# JAX are read for (a Python loop cannot be told from the source's names).
-
-
 
 def stable(rng, N, scale=1.0):
     """A random (N, N) matrix whose eigenvalues have negative real parts: invertible, stable."""
