@@ -7,9 +7,9 @@ and browser tests.
 Tiers: ``make test-fast`` runs the tests not marked ``slow`` (no book build, browser,
 end-to-end grading or student venv); ``make test`` runs all of them. A test that uses one
 of the expensive fixtures (``SLOW_FIXTURES``) is marked ``slow`` here even if its module
-forgot to. The tests' own JAX process keeps what it compiles in ``_build/jax-cache-tests/``
-(JAX's persistent compilation cache, keyed as the book's is), so a second run loads
-instead of compiling.
+forgot to (a test of test_feedback.py used its graded batch unmarked). The tests' own JAX
+process keeps what it compiles in ``_build/jax-cache-tests/`` (JAX's persistent
+compilation cache, keyed as the book's is), so a second run loads instead of compiling.
 
 Under pytest-xdist (``pytest -n 2``), every module runs whole on one worker, so its
 module-scoped fixtures (a released course, a graded batch) are made once; and the modules
@@ -29,7 +29,10 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SLOW_FIXTURES = {"built_site", "site", "student_wheel", "student_env", "browser"}
+# The built site, the student package and its venv, the browser, and the batches graded end
+# to end in the sandbox (test_feedback's, test_grading's, test_grading_interrupt's).
+SLOW_FIXTURES = {"built_site", "site", "student_wheel", "student_env", "browser", "graded", "first_batch",
+                 "uninterrupted"}
 BOOK_MODULES = {"test_book.py", "test_book_execution.py", "test_site.py", "test_student_package.py"}
 
 
