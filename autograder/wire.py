@@ -111,6 +111,11 @@ def encode_value(value, blobs, plain_numbers=False, depth=0):
         raise TypeError(f"returned an array of dtype {array.dtype}, which cannot be graded")
     if array.ndim > MAX_DIMS:
         raise TypeError(f"returned an array with {array.ndim} dimensions, more than {MAX_DIMS}")
+    extent = 1
+    for n in array.shape:
+        extent *= max(int(n), 1)
+    if extent > MAX_ELEMENTS:
+        raise TypeError("returned an array whose shape is larger than any result")
     blobs.append(array.tobytes(order="C"))
     return {"array": {"dtype": dtype, "shape": [int(n) for n in array.shape], "blob": len(blobs) - 1}}
 

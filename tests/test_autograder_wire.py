@@ -92,3 +92,9 @@ def test_reading_stops_at_the_limit():
     one = wire.frame({"kind": "step", "step": "x"})
     frames, problem = wire.read_frames(one * 1000, limit=len(one) * 10)
     assert len(frames) == 10 and problem is None
+
+
+def test_an_empty_array_with_a_huge_shape_is_refused_when_sent_not_when_read():
+    with pytest.raises(TypeError, match="larger than any result"):
+        wire.encode_value(np.empty((0, 271828, 314159)), [])
+    assert wire.encode_value(np.empty((0, 3)), [])["array"]["shape"] == [0, 3]

@@ -512,3 +512,13 @@ def test_a_long_chain_of_helper_statements_is_followed_to_its_end():
 def test_a_source_given_as_a_list_of_lines_reads_like_its_text():
     assert broken([(1, ["from jax import grad as g\n"]), (2, ["def f(p):\n", "    return g(p)"])], "f") == \
         {"no-autodiff"}
+
+
+def test_a_trick_in_another_cell_costs_the_by_hand_functions_not_the_others():
+    """lectlib is not in the sandbox at all: a function whose only rule is no-lectlib is read
+    over what it names; statements that change code unnamed join by-hand closures only."""
+    walk = "import gc\nrunner = [o for o in gc.get_objects() if type(o).__name__ == 'Watch']"
+    forward = "def elman_forward(params, xs, h0):\n    return xs"
+    cells = numbered(walk, forward, ANSWER)
+    assert found(cells, "elman_forward", [NO_LECTLIB]) == set()
+    assert broken(cells) == {"write-plainly"}

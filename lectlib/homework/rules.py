@@ -827,7 +827,7 @@ def _analysis(cells):
                      frozenset(name for unit in units if unit.kind != "star" for name in unit.names.binds), outer)
 
 
-def _closure(analysis, function):
+def _closure(analysis, function, ambient=True):
     units, data, bound = analysis.units, analysis.data, analysis.bound
     by = {"binds": {}, "stored": {}, "passed": {}, "shares": {}}
     for unit in units:
@@ -854,7 +854,7 @@ def _closure(analysis, function):
                 pending.extend(("tracked", other) for other in unit.names.binds)
 
     for unit in units:
-        if unit.ambient:
+        if unit.ambient and ambient:
             include(unit)
     while pending:
         kind, name = pending.pop()
@@ -902,15 +902,18 @@ def closure_violations(cells, function, rules):
     of a function that changes nothing, such as ``print``), and the names filled with it.
     Always part of it: statements that change a module, the builtins or a library class,
     install hooks (threads, signals, tracing, ``atexit``, ``__del__``...), start processes,
-    run dynamic code, or reach names, frames or code without naming them. A student's own
-    check cell that compares the answer with ``jax.grad`` is not part of it.
+    run dynamic code, or reach names, frames or code without naming them, when a rule is
+    by hand (any but ``NO_LECTLIB``: lectlib is not in the sandbox at all, so a function
+    whose only rule is no-lectlib is read over what it uses by name, and a trick in another
+    cell costs the functions it can cheat for, not every function of the notebook). A
+    student's own check cell that compares the answer with ``jax.grad`` is not part of it.
     The homework's by-hand rules; tests/test_autograder_rules.py, tests/test_closure_rules.py.
     """
     rules = [rule for rule in rules if rule.name != WRITE_PLAINLY.name]
     if not rules:
         return []
     analysis = _analysis(_cells(cells))
-    inside = _closure(analysis, function)
+    inside = _closure(analysis, function, ambient=any(rule.name != NO_LECTLIB.name for rule in rules))
     own, outer = analysis.own, _aliases(inside)
     for unit in inside:
         if unit.kind == "other" and not unit.unreadable:
