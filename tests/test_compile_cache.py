@@ -98,7 +98,7 @@ def test_a_submission_cannot_change_the_cache(context):
     status, seen = outcome(run_notebook(context, notebook, compile_cache=context.compile_cache))
     errors = [entry[2] for entry in seen if entry[0] == "cell"][-3:]
     assert status == "ok"
-    assert all(error and "Read-only file system" in error for error in errors), errors
+    assert all(error and "Read-only file system" in error["message"] for error in errors), errors
     assert sorted((p.name, p.stat().st_size) for p in folder.iterdir()) == before
 
 
