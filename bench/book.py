@@ -85,7 +85,9 @@ def build(course):
     now = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (now.ru_utime + now.ru_stime) - (used.ru_utime + used.ru_stime)
     if result.returncode != 0:
-        sys.exit(f"error: the book build failed, so there is nothing to time:\n{result.stdout[-4000:]}")
+        problems = [line for line in result.stdout.splitlines() if "WARNING" in line or "ERROR" in line]
+        sys.exit("error: the book build failed, so there is nothing to time:\n" + "\n".join(problems[-40:])
+                 + "\n" + result.stdout[-2000:])
     executed = sorted(Path(line.split(": Executing notebook")[0]).name for line in result.stdout.splitlines()
                       if ": Executing notebook" in line)
     return seconds, cpu, executed, load_before, os.getloadavg()[0]
