@@ -425,6 +425,8 @@ CHANNEL_CELLS = {
     "a socket on a descriptor": "import socket\ns = socket.socket(fileno=3)",
     "standard input": "import sys\nargs = sys.stdin.buffer.read(64)",
     "mmap": "import mmap\nm = mmap.mmap(-1, 64)",
+    # a module the notebook wrote itself, made importable: its code is not in any cell
+    "a module of its own": "import sys\nopen('mine.py', 'w').write('from jax import grad')\nsys.path.insert(0, '.')",
 }
 
 

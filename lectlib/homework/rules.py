@@ -129,7 +129,7 @@ WRITE_PLAINLY = Rule(
      "pickle.load", "pickle.loads", "pickle.Unpickler", "_pickle", "marshal", "dill", "cloudpickle",
      "os.read", "os.write", "os.pread", "os.pwrite", "os.readv", "os.writev", "os.dup", "os.dup2", "os.fdopen",
      "os.open", "os.memfd_create", "posix", "io.FileIO", "io.open", "_io", "socket", "_socket", "mmap", "sys.stdin",
-     "sys.__stdin__", "sys.__stdout__", "sys.__stderr__", "breakpoint", "typing.get_type_hints", "pydoc.locate",
+     "sys.__stdin__", "sys.__stdout__", "sys.__stderr__", "sys.path", "sys.path_importer_cache", "breakpoint", "typing.get_type_hints", "pydoc.locate",
      "pkgutil.resolve_name", "zipimport", "runpy", "code", "codeop", "doctest", "pdb.run", "pdb.runeval",
      "pdb.runctx", "bdb", "cProfile.run", "cProfile.runctx", "profile.run", "profile.runctx", "get_ipython",
      "IPython.get_ipython", "IPython.core.getipython", "IPython.core.interactiveshell", "IPython.embed",
