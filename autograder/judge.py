@@ -163,6 +163,8 @@ def describe_run(run, recorded, limits):
         # bubblewrap reports a child killed by signal N as exit code 128 + N.
         number = -code if code < 0 else code - 128
         return Status("crashed", f"the notebook's process was killed by signal {number}{where}")
+    if code == 0:
+        return Status("crashed", f"the notebook ended the grading process early (exit code 0){where}")
     return Status("crashed", f"the notebook ended the grading process (exit code {code}){where}")
 
 

@@ -304,12 +304,12 @@ def test_a_hostile_scratch_folder_costs_nothing_and_reaches_nothing(batch, stude
 def test_a_disk_filler_is_stopped_at_its_quota(batch):
     assert score(batch, "disk-filler") == EARNED_BEFORE_THE_BREAK
     assert status(batch, "disk-filler").startswith("disk: the notebook filled its scratch folder (64 MiB) and was "
-                                                   "stopped (cell "), status(batch, "disk-filler")
+                                                   "stopped ([submission's text] cell "), status(batch, "disk-filler")
 
 
-def test_a_garbled_or_flooded_results_channel_costs_what_came_after(batch):
-    assert score(batch, "results-garbage") == EARNED_BEFORE_THE_BREAK
-    assert status(batch, "results-garbage").startswith("crashed: the notebook broke the channel its results come back on")
+def test_a_garbled_channel_is_a_protocol_violation_and_a_flood_costs_what_came_after(batch):
+    assert score(batch, "results-garbage") == 0
+    assert status(batch, "results-garbage").startswith("protocol-violation: the notebook broke the grader's protocol")
     assert score(batch, "results-flood") == EARNED_BEFORE_THE_BREAK
     assert status(batch, "results-flood").startswith("output-limit: the notebook sent back more than 64 MiB of results")
 
@@ -317,19 +317,24 @@ def test_a_garbled_or_flooded_results_channel_costs_what_came_after(batch):
 @pytest.mark.parametrize("student", sorted(LECTLIB_SCANS))
 def test_an_answer_that_delegates_to_lectlib_loses_exactly_its_points(batch, student):
     assert score(batch, student) == 10 - POINTS["scans"]["scan"], status(batch, student)
-    assert status(batch, student).startswith("forbidden: scan: uses lectlib"), status(batch, student)
-    assert "graded answers may not use lectlib" in status(batch, student)
+    assert status(batch, student).startswith("forbidden: scan: uses "), status(batch, student)
+    assert "lectlib" in status(batch, student)
+    assert ("graded answers may not use lectlib" in status(batch, student)
+            or "write it plainly" in status(batch, student)), status(batch, student)
 
 
-@pytest.mark.parametrize("student, used", [("autodiff-grad", "jax.grad (line 8)"),
-                                           ("autodiff-value-and-grad", "jax.value_and_grad (line 1)"),
-                                           ("autodiff-obfuscated", "jax.grad (line 8)"),
-                                           ("autodiff-internal", "jax._src.api.vjp (line 8)"),
-                                           ("autodiff-helper-cell", "jax.vjp (line 5 of cell 1)")])
+@pytest.mark.parametrize("student, used", [("autodiff-grad", "jax.grad (cell 4, line 8); this exercise is by hand"),
+                                           ("autodiff-value-and-grad",
+                                            "jax.value_and_grad (cell 4, line 1); this exercise is by hand"),
+                                           ("autodiff-obfuscated", "getattr (cell 4, line 8); write it plainly"),
+                                           ("autodiff-internal", "jax._src.api.vjp (cell 4, line 8); this exercise is by hand"),
+                                           ("autodiff-helper-cell", "vars (cell 1, line 4); write it plainly")])
 def test_autodiff_in_the_backward_pass_loses_exactly_its_points(batch, student, used):
+    """Read over the answer's closure (a helper cell included): the rule's name, or the way
+    around a name the answer took, with its cell and line, for the instructor."""
     assert score(batch, student, "bptt") == FULL["bptt"] - POINTS["bptt"]["elman_backward"], status(batch, student, "bptt")
-    assert status(batch, student, "bptt").startswith(f"forbidden: elman_backward: uses {used}; this exercise is by hand"), \
-        status(batch, student, "bptt")
+    assert status(batch, student, "bptt").startswith("forbidden: elman_backward: uses "), status(batch, student, "bptt")
+    assert f"elman_backward: uses {used}" in status(batch, student, "bptt"), status(batch, student, "bptt")
 
 
 @pytest.mark.parametrize("assignment", ["scans", "bptt"])
