@@ -353,7 +353,7 @@ def describe_figure(fig):
 
 def slider_label(name):
     """A parameter's name as its slider says it (and a screen reader reads it): words, not
-    ``units_updated``."""
+    ``units_updated`` (chapter 10's Hopfield slider); tests/test_widgets.py."""
     return name.replace("_", " ")
 
 

@@ -785,7 +785,8 @@ def _effects(unit, outer, imported, own):
 
 def closure(cells, function):
     """The statements ``function``'s closure holds: ``[(cell number, ast statement)]`` in
-    the cells' order (see ``closure_violations``)."""
+    the cells' order (see ``closure_violations``). The homework's by-hand rules;
+    tests/test_closure_rules.py."""
     return [(unit.cell, unit.node) for unit in _closure(_analysis(_cells(cells)), function)]
 
 
